@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace SocketRunnerAspire.AppHost.Storage;
+
+/// <summary>Adds the cluster's Redis-protocol storage, choosing a container or Garnet.</summary>
+public static class ClusterStorageExtensions
+{
+    /// <summary>Configuration key that selects the <see cref="StorageMode"/>.</summary>
+    public const string ModeKey = "Storage:Mode";
+
+    /// <summary>Name of the Garnet server resource (Garnet mode).</summary>
+    public const string GarnetResourceName = "garnet";
+
+    /// <summary>
+    /// Adds storage named <paramref name="name"/>. <see cref="StorageMode.Auto"/> (the default) uses the
+    /// Redis container when a container runtime is healthy and Garnet otherwise.
+    /// </summary>
+    public static ClusterStorage AddClusterStorage(this IDistributedApplicationBuilder builder, string name)
+    {
+        var configured = builder.Configuration[ModeKey];
+        var mode = StorageMode.Auto;
+        if (!string.IsNullOrWhiteSpace(configured) && !Enum.TryParse(configured, ignoreCase: true, out mode))
+        {
+            throw new InvalidOperationException(
+                $"{ModeKey} must be one of {string.Join(", ", Enum.GetNames<StorageMode>())} (was '{configured}').");
+        }
+
+        if (mode == StorageMode.Auto)
+        {
+            var runtime = ContainerRuntimeProbe.Find(builder.Configuration);
+            mode = runtime is null ? StorageMode.Garnet : StorageMode.Container;
+            Console.WriteLine(runtime is null
+                ? "Cluster storage: no healthy container runtime found, using Garnet (set Storage:Mode to override)."
+                : $"Cluster storage: container runtime '{runtime}' is healthy, using the Redis container.");
+        }
+
+        if (mode == StorageMode.Container)
+        {
+            var redis = builder.AddRedis(name);
+            return new ClusterStorage(mode, redis, redis);
+        }
+
+        var garnet = builder.AddProject<Projects.GarnetHost>(GarnetResourceName)
+            .WithEndpoint(name: "tcp", scheme: "tcp", env: "Garnet__Port");
+        var endpoint = garnet.GetEndpoint("tcp");
+
+        var healthCheckKey = $"{GarnetResourceName}_resp_ping";
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            healthCheckKey, _ => new RespPingHealthCheck(endpoint), failureStatus: null, tags: null));
+        garnet.WithHealthCheck(healthCheckKey);
+
+        var connection = builder.AddConnectionString(
+            name, ReferenceExpression.Create($"{endpoint.Property(EndpointProperty.HostAndPort)}"));
+        return new ClusterStorage(mode, connection, garnet);
+    }
+
+    /// <summary>Gives <paramref name="project"/> the storage connection string and starts it once storage is healthy.</summary>
+    public static IResourceBuilder<T> WithClusterStorage<T>(this IResourceBuilder<T> project, ClusterStorage storage)
+        where T : IResourceWithEnvironment, IResourceWithWaitSupport =>
+        project.WithReference(storage.Connection).WaitFor(storage.Server);
+}
