@@ -1,6 +1,6 @@
 namespace SocketRunnerAspire.AppHost;
 
-/// <summary>Names and settings that shape the local cluster.</summary>
+/// <summary>How many runners the local cluster has and what they are called.</summary>
 public static class ClusterTopology
 {
     /// <summary>Configuration key for the number of runner processes.</summary>
@@ -8,9 +8,6 @@ public static class ClusterTopology
 
     /// <summary>Runner count when <see cref="RunnerCountKey"/> is not set.</summary>
     public const int DefaultRunnerCount = 3;
-
-    /// <summary>Name of each runner's TCP endpoint that serves the runner RPC protocol.</summary>
-    public const string RunnerEndpointName = "runner";
 
     /// <summary>Resource name of runner number <paramref name="ordinal"/> (1-based).</summary>
     public static string RunnerName(int ordinal) => $"runner-{ordinal}";
