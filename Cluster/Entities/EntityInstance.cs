@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Observability;
+using System.Threading.Channels;
+
+namespace SocketRunnerAspire.Cluster.Entities;
+
+/// <summary>
+/// One live entity: its handler object, its mailbox and the workers that drain it (one by default,
+/// so messages are handled in order). The mailbox counts unreplied requests against the capacity.
+/// </summary>
+internal sealed class EntityInstance
+{
+    private readonly EntityRegistration _registration;
+    private readonly ILogger _logger;
+    private readonly int _capacity;
+    private readonly Channel<EntityWork> _mailbox;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private readonly Task _running;
+    private bool _stopped;
+    private int _pending;
+    private long _lastActive = Environment.TickCount64;
+
+    public EntityInstance(EntityRegistration registration, EntityAddress address, RunnerAddress? runner, IServiceProvider services, int capacity, ILogger logger)
+    {
+        _registration = registration;
+        _logger = logger;
+        _capacity = capacity;
+        Address = address;
+        Context = new EntityContext(address, runner, services, _stopping.Token);
+        try
+        {
+            Entity = registration.Factory(Context);
+        }
+        catch (Exception ex)
+        {
+            throw new EntityHandlerException(ex.GetType().FullName ?? ex.GetType().Name, $"Creating entity {address} failed: {ex.Message}", ex);
+        }
+
+        _mailbox = Channel.CreateUnbounded<EntityWork>(new UnboundedChannelOptions { SingleReader = registration.Concurrency == 1 });
+        ClusterDiagnostics.EntitiesActive.Add(1);
+        _running = RunAsync();
+    }
+
+    public EntityAddress Address { get; }
+
+    public EntityContext Context { get; }
+
+    public object Entity { get; }
+
+    /// <summary>Unreplied requests.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Queues <paramref name="work"/>; false when the instance is stopping (create a new one).</summary>
+    public bool TryEnqueue(EntityWork work)
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            if (_capacity > 0 && _pending >= _capacity)
+            {
+                throw new MailboxFullException(Address);
+            }
+
+            _pending++;
+            _lastActive = Environment.TickCount64;
+            _mailbox.Writer.TryWrite(work);
+        }
+
+        ClusterDiagnostics.MailboxDepth.Add(1);
+        return true;
+    }
+
+    public bool IsIdle(TimeSpan maxIdle) =>
+        Pending == 0 && !Context.KeepAlive && Environment.TickCount64 - Volatile.Read(ref _lastActive) >= (long)maxIdle.TotalMilliseconds;
+
+    /// <summary>
+    /// Stops taking messages, lets queued and running ones finish within <paramref name="timeout"/>, then
+    /// interrupts the rest (their senders get <see cref="EntityNotAssignedToRunnerException"/> and retry).
+    /// </summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _stopped = true;
+            _mailbox.Writer.TryComplete();
+        }
+
+        try
+        {
+            await _running.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning("Entity {Address} did not stop within {Timeout}; interrupting it", Address, timeout);
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _running.ConfigureAwait(false);
+        switch (Entity)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+
+        ClusterDiagnostics.EntitiesActive.Add(-1);
+    }
+
+    private async Task RunAsync()
+    {
+        await Task.Yield();
+        var reader = _mailbox.Reader;
+        var concurrency = _registration.Concurrency;
+        if (concurrency == 1)
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var work))
+                {
+                    await ProcessAsync(work).ConfigureAwait(false);
+                }
+            }
+
+            return;
+        }
+
+        // Concurrent: up to `concurrency` handlers at once (0 = no limit), still fed in mailbox order.
+        using var slots = concurrency > 0 ? new SemaphoreSlim(concurrency) : null;
+        var running = new HashSet<Task>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var work))
+            {
+                if (slots is not null)
+                {
+                    await slots.WaitAsync().ConfigureAwait(false);
+                }
+
+                var task = ProcessAsync(work).ContinueWith(static (_, s) => ((SemaphoreSlim?)s)?.Release(), slots, TaskScheduler.Default);
+                lock (running)
+                {
+                    running.Add(task);
+                }
+
+                _ = task.ContinueWith(t => { lock (running) { running.Remove(t); } }, TaskScheduler.Default);
+            }
+        }
+
+        Task[] remaining;
+        lock (running)
+        {
+            remaining = [.. running];
+        }
+
+        await Task.WhenAll(remaining).ConfigureAwait(false);
+    }
+
+    private async Task ProcessAsync(EntityWork work)
+    {
+        try
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                work.Fail(new EntityNotAssignedToRunnerException(Address));
+                return;
+            }
+
+            if (work.Cancellation.IsCancellationRequested)
+            {
+                work.Reply.TrySetCanceled(work.Cancellation);
+                work.Stream?.Writer.TryComplete(new OperationCanceledException(work.Cancellation));
+                return;
+            }
+
+            using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, _stopping.Token);
+            using var activity = ClusterDiagnostics.ActivitySource.StartActivity(
+                $"handle {Address.EntityType}.{work.Rpc.Tag}", ActivityKind.Server, work.Parent);
+            if (activity is not null)
+            {
+                activity.SetTag("cluster.entity.type", Address.EntityType);
+                activity.SetTag("cluster.entity.id", Address.EntityId);
+                activity.SetTag("cluster.shard", Address.ShardId.ToString());
+                activity.SetTag("cluster.rpc", work.Rpc.Tag);
+                activity.SetTag("cluster.runner", Context.Runner?.ToString());
+            }
+
+            try
+            {
+                if (work.Stream is { } stream)
+                {
+                    await foreach (var item in work.Rpc.InvokeStream(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false))
+                    {
+                        await stream.Writer.WriteAsync(item, interrupt.Token).ConfigureAwait(false);
+                    }
+
+                    stream.Writer.TryComplete();
+                    work.Reply.TrySetResult(null);
+                }
+                else
+                {
+                    work.Reply.TrySetResult(await work.Rpc.InvokeAsync(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false));
+                }
+
+                ClusterDiagnostics.MessagesProcessed.Add(1);
+            }
+            catch (OperationCanceledException) when (work.Cancellation.IsCancellationRequested)
+            {
+                work.Reply.TrySetCanceled(work.Cancellation);
+                work.Stream?.Writer.TryComplete(new OperationCanceledException(work.Cancellation));
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                work.Fail(new EntityNotAssignedToRunnerException(Address));
+            }
+            catch (ClusterException ex)
+            {
+                ClusterDiagnostics.MessagesFailed.Add(1);
+                work.Fail(ex);
+            }
+            catch (Exception ex)
+            {
+                ClusterDiagnostics.MessagesFailed.Add(1);
+                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                work.Fail(new EntityHandlerException(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex));
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pending--;
+                _lastActive = Environment.TickCount64;
+            }
+
+            ClusterDiagnostics.MailboxDepth.Add(-1);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+namespace SocketRunnerAspire.Cluster.Entities;
+
+/// <summary>An entity type as the runtime sees it, independent of the CLR type (see <see cref="EntityDefinition{TEntity}"/>).</summary>
+public abstract class EntityRegistration
+{
+    private readonly Dictionary<string, RpcBinding> _rpcs = new(StringComparer.Ordinal);
+
+    private protected EntityRegistration(string name, string shardGroup, Type clrType, Func<EntityContext, object> factory)
+    {
+        Name = name;
+        ShardGroup = shardGroup;
+        ClrType = clrType;
+        Factory = factory;
+    }
+
+    /// <summary>The entity type name on the wire.</summary>
+    public string Name { get; }
+
+    /// <summary>The shard group its entities live in.</summary>
+    public string ShardGroup { get; }
+
+    /// <summary>The handler class.</summary>
+    public Type ClrType { get; }
+
+    /// <summary>The RPC tags it handles.</summary>
+    public IEnumerable<string> RpcTags => _rpcs.Keys;
+
+    internal Func<EntityContext, object> Factory { get; }
+
+    internal int Concurrency { get; private protected set; } = 1;
+
+    internal int? MailboxCapacity { get; private protected set; }
+
+    internal TimeSpan? MaxIdleTime { get; private protected set; }
+
+    internal bool TryGetRpc(string tag, out RpcBinding rpc) => _rpcs.TryGetValue(tag, out rpc!);
+
+    private protected void Add(RpcBinding rpc)
+    {
+        if (!_rpcs.TryAdd(rpc.Tag, rpc))
+        {
+            throw new InvalidOperationException($"Entity type '{Name}' already has an RPC named '{rpc.Tag}'.");
+        }
+    }
+}

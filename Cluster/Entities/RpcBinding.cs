@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using SocketRunnerAspire.Cluster.Serialization;
+
+namespace SocketRunnerAspire.Cluster.Entities;
+
+/// <summary>
+/// One RPC of an entity type, bound at registration to typed delegates, so the runtime dispatches a
+/// message by tag without reflection.
+/// </summary>
+internal abstract class RpcBinding(string tag, RpcKind kind)
+{
+    public string Tag { get; } = tag;
+
+    public RpcKind Kind { get; } = kind;
+
+    public abstract object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload);
+
+    public abstract byte[] SerializeReply(ClusterSerializer serializer, object? reply);
+
+    public virtual ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    public virtual IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+}
+
+internal sealed class RequestBinding<TEntity, TRequest, TReply>(
+    string tag, Func<TEntity, TRequest, EntityContext, CancellationToken, ValueTask<TReply>> handler)
+    : RpcBinding(tag, RpcKind.Request)
+{
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.Deserialize<TRequest>(payload)!;
+
+    public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TReply)reply!);
+
+    public override async ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
+        await handler((TEntity)entity, (TRequest)request, context, cancellationToken).ConfigureAwait(false);
+}
+
+internal sealed class TellBinding<TEntity, TMessage>(
+    string tag, Func<TEntity, TMessage, EntityContext, CancellationToken, ValueTask> handler)
+    : RpcBinding(tag, RpcKind.Tell)
+{
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.Deserialize<TMessage>(payload)!;
+
+    public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => [];
+
+    public override async ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken)
+    {
+        await handler((TEntity)entity, (TMessage)request, context, cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+}
+
+internal sealed class StreamBinding<TEntity, TRequest, TItem>(
+    string tag, Func<TEntity, TRequest, EntityContext, CancellationToken, IAsyncEnumerable<TItem>> handler)
+    : RpcBinding(tag, RpcKind.Stream)
+{
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.Deserialize<TRequest>(payload)!;
+
+    public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TItem)reply!);
+
+    public override async IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var item in handler((TEntity)entity, (TRequest)request, context, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using MessagePack;
+using MessagePack.Resolvers;
+using SocketRunnerAspire.Cluster.Errors;
+
+namespace SocketRunnerAspire.Cluster.Serialization;
+
+/// <summary>
+/// Serializes entity messages and replies with MessagePack. The default resolver handles
+/// <c>[MessagePackObject]</c> types and plain records/classes (contractless); formatters are built once
+/// per type and cached by MessagePack, so no reflection runs per message.
+/// </summary>
+public sealed class ClusterSerializer
+{
+    /// <summary>The serializer with the default options.</summary>
+    public static ClusterSerializer Default { get; } = new(
+        MessagePackSerializerOptions.Standard
+            .WithResolver(ContractlessStandardResolver.Instance)
+            .WithSecurity(MessagePackSecurity.UntrustedData));
+
+    /// <summary>Creates a serializer with <paramref name="options"/>.</summary>
+    public ClusterSerializer(MessagePackSerializerOptions options) => Options = options;
+
+    /// <summary>The MessagePack options in use.</summary>
+    public MessagePackSerializerOptions Options { get; }
+
+    /// <summary>Serializes <paramref name="value"/>; failures become <see cref="MalformedMessageException"/>.</summary>
+    public byte[] Serialize<T>(T value)
+    {
+        try
+        {
+            return MessagePackSerializer.Serialize(value, Options);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            throw new MalformedMessageException($"Could not serialize {typeof(T).Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Serializes <paramref name="value"/> by its runtime type.</summary>
+    public byte[] SerializeObject(object value)
+    {
+        try
+        {
+            return MessagePackSerializer.Serialize(value.GetType(), value, Options);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            throw new MalformedMessageException($"Could not serialize {value.GetType().Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Deserializes a <typeparamref name="T"/>; failures become <see cref="MalformedMessageException"/>.</summary>
+    public T Deserialize<T>(ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            return MessagePackSerializer.Deserialize<T>(bytes, Options);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            throw new MalformedMessageException($"Could not deserialize {typeof(T).Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+}

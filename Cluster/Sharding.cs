@@ -1,0 +1,776 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Observability;
+using SocketRunnerAspire.Cluster.Placement;
+using SocketRunnerAspire.Cluster.Serialization;
+using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Transport;
+
+namespace SocketRunnerAspire.Cluster;
+
+/// <summary>
+/// One participant of the cluster (Effect's <c>Sharding</c>). As a runner it registers in RunnerStorage,
+/// computes the shard assignment from the healthy runners (the same on every node: there is no shard
+/// manager), holds the leases of its shards and hosts their entities. Client-only (no runner address)
+/// it only sends. Sends go to the entity's shard owner, locally or through the transport, retrying
+/// while the shard has no owner or is moving.
+/// </summary>
+public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
+{
+    private static readonly ConcurrentDictionary<Sharding, byte> Live = new();
+    private static readonly System.Diagnostics.Metrics.ObservableGauge<int> ShardsOwnedGauge =
+        ClusterDiagnostics.Meter.CreateObservableGauge("cluster.shards.owned",
+            () => Live.Keys.Where(s => s.Address is not null)
+                .Select(s => new System.Diagnostics.Metrics.Measurement<int>(s.OwnedShards.Count, new KeyValuePair<string, object?>("cluster.runner", s.Address.ToString()))),
+            description: "Shards whose lease this runner holds.");
+
+    private readonly ShardingOptions _options;
+    private readonly IRunnerStorage _storage;
+    private readonly IRunnerTransport _transport;
+    private readonly ClusterSerializer _serializer;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, EntityManager> _managers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ShardId, ShardState> _shards = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _syncWake = new(0);
+    private readonly SemaphoreSlim _rebalanceWake = new(0);
+    private readonly RunnerInfo? _self;
+    private volatile IReadOnlyDictionary<ShardId, RunnerAddress> _assignment = new Dictionary<ShardId, RunnerAddress>();
+    private volatile IReadOnlyList<RegisteredRunner> _runners = [];
+    private string _runnerSetKey = string.Empty;
+    private bool _registered;
+    private volatile bool _shuttingDown;
+    private IAsyncDisposable? _listener;
+    private Task[] _loops = [];
+    private long _nextRequestId;
+
+    /// <summary>Creates a participant; call <see cref="StartAsync"/> to join the cluster.</summary>
+    public Sharding(
+        ShardingOptions options,
+        IRunnerStorage storage,
+        IRunnerTransport transport,
+        IEnumerable<EntityRegistration> entities,
+        ILoggerFactory? loggerFactory = null,
+        IServiceProvider? services = null,
+        ClusterSerializer? serializer = null)
+    {
+        _options = options;
+        _storage = storage;
+        _transport = transport;
+        _serializer = serializer ?? ClusterSerializer.Default;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Sharding>();
+        Address = options.RunnerAddress?.ToRunnerAddress();
+        if (Address is { } address)
+        {
+            _self = new RunnerInfo(address, options.AssignedShardGroups.ToArray(), options.RunnerShardWeight);
+            var entityLogger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<EntityManager>();
+            foreach (var entity in entities)
+            {
+                _managers.Add(entity.Name, new EntityManager(entity, address, services ?? EmptyServiceProvider.Instance,
+                    options.EntityMailboxCapacity, options.EntityMaxIdleTime, options.EntityTerminationTimeout, entityLogger));
+            }
+        }
+    }
+
+    /// <summary>This runner's advertised address; null for a client-only participant.</summary>
+    public RunnerAddress? Address { get; }
+
+    /// <summary>True when this participant only sends.</summary>
+    public bool IsClientOnly => Address is null;
+
+    /// <summary>The machine id RunnerStorage gave this runner (for Snowflake ids); null until registered.</summary>
+    public long? MachineId { get; private set; }
+
+    /// <summary>Shards whose lease this runner holds (and whose entities it hosts).</summary>
+    public IReadOnlyCollection<ShardId> OwnedShards => _shards.Where(s => s.Value.Owned).Select(s => s.Key).ToArray();
+
+    /// <summary>The runners last read from storage, with health.</summary>
+    public IReadOnlyList<RegisteredRunner> Runners => _runners;
+
+    /// <summary>The shard of <paramref name="entityId"/> in <paramref name="group"/>.</summary>
+    public ShardId GetShardId(string entityId, string group = ShardId.DefaultGroup) =>
+        new(group, ShardingHash.ShardNumber(entityId, _options.ShardsPerGroup));
+
+    /// <summary>The runner the current assignment gives <paramref name="shard"/> to, if any.</summary>
+    public RunnerAddress? GetOwner(ShardId shard) => _assignment.TryGetValue(shard, out var owner) ? owner : null;
+
+    /// <summary>A handle to the <typeparamref name="TEntity"/> with id <paramref name="entityId"/>.</summary>
+    public EntityRef<TEntity> GetEntity<TEntity>(string entityId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(entityId);
+        return new EntityRef<TEntity>(this,
+            new EntityAddress(EntityNames.Of<TEntity>.Name, entityId, GetShardId(entityId, EntityNames.Of<TEntity>.ShardGroup)));
+    }
+
+    /// <summary>Live entity instances of <paramref name="entityType"/> on this runner (diagnostics).</summary>
+    public int ActiveEntities(string entityType) => _managers.TryGetValue(entityType, out var manager) ? manager.Count : 0;
+
+    /// <summary>True when the entity is alive on this runner (diagnostics and tests).</summary>
+    public bool IsActive(EntityAddress address) => _managers.TryGetValue(address.EntityType, out var manager) && manager.IsActive(address.EntityId);
+
+    /// <summary>Joins the cluster: starts the runner server (runners), reads the runner list and starts the background loops.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Address is { } address)
+        {
+            var listen = _options.RunnerListenAddress?.ToRunnerAddress() ?? address;
+            _listener = await _transport.ListenAsync(listen, this, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await SyncOnceAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSyncFailed(_logger, ex);
+        }
+
+        Live.TryAdd(this, 0);
+        _loops = Address is null
+            ? [Loop(SyncOnceAsync, _syncWake, _options.RefreshAssignmentsInterval)]
+            :
+            [
+                Loop(SyncOnceAsync, _syncWake, _options.RefreshAssignmentsInterval),
+                Loop(RebalanceOnceAsync, _rebalanceWake, Min(TimeSpan.FromSeconds(1), _options.RefreshAssignmentsInterval)),
+                RefreshLeasesLoopAsync(),
+            ];
+        WakeRebalance();
+    }
+
+    /// <summary>
+    /// Leaves the cluster gracefully: unregisters, stops every entity within the termination timeout,
+    /// releases all leases and stops serving.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_shuttingDown)
+        {
+            return;
+        }
+
+        _shuttingDown = true;
+        if (Address is { } address && _options.PreemptiveShutdown)
+        {
+            await IgnoreStorageErrors(ct => _storage.UnregisterAsync(address, ct)).ConfigureAwait(false);
+        }
+
+        await StopLoopsAsync().ConfigureAwait(false);
+        if (Address is { } self)
+        {
+            await Task.WhenAll(_shards.Where(s => s.Value.Owned).Select(s => StopShardEntitiesAsync(s.Key))).ConfigureAwait(false);
+            await IgnoreStorageErrors(ct => _storage.ReleaseAllAsync(self, ct)).ConfigureAwait(false);
+            if (!_options.PreemptiveShutdown)
+            {
+                await IgnoreStorageErrors(ct => _storage.UnregisterAsync(self, ct)).ConfigureAwait(false);
+            }
+        }
+
+        await DisposeListenerAsync().ConfigureAwait(false);
+        Live.TryRemove(this, out _);
+    }
+
+    /// <summary>
+    /// Simulates a crash (tests): stops serving and all background work at once, without unregistering
+    /// or releasing leases, so other runners take its shards only after the leases expire.
+    /// </summary>
+    internal async Task CrashAsync()
+    {
+        _shuttingDown = true;
+        await DisposeListenerAsync().ConfigureAwait(false);
+        await StopLoopsAsync().ConfigureAwait(false);
+        foreach (var state in _shards.Values)
+        {
+            lock (state)
+            {
+                state.Owned = false;
+            }
+        }
+
+        foreach (var manager in _managers.Values)
+        {
+            await manager.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Live.TryRemove(this, out _);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        foreach (var manager in _managers.Values)
+        {
+            await manager.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    // ---- Sending -------------------------------------------------------------------------------
+
+    internal async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    {
+        var tag = EntityNames.RpcTag(request.GetType());
+        using var activity = StartSendActivity(address, tag);
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(_options.SendTimeout.TotalSeconds * Stopwatch.Frequency);
+        byte[]? envelope = null;
+        Exception? last = null;
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_managers.TryGetValue(address.EntityType, out var manager) && IsOwned(address.ShardId))
+                {
+                    try
+                    {
+                        return await SendLocalAsync<TReply>(manager, address, kind, tag, request, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (EntityNotAssignedToRunnerException ex)
+                    {
+                        last = ex;
+                    }
+                }
+                else if (GetOwner(address.ShardId) is { } owner && owner != Address)
+                {
+                    envelope ??= EncodeEnvelope(address, tag, kind, _serializer.SerializeObject(request));
+                    try
+                    {
+                        var reply = await _transport.RequestAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false);
+                        return kind == RpcKind.Tell ? default! : _serializer.Deserialize<TReply>(reply);
+                    }
+                    catch (EntityNotAssignedToRunnerException ex)
+                    {
+                        last = ex;
+                    }
+                    catch (RunnerUnavailableException ex)
+                    {
+                        last = ex;
+                        _transport.OnRunnerUnavailable(owner);
+                        WakeSync();
+                    }
+                }
+                else
+                {
+                    last ??= new EntityNotAssignedToRunnerException(address);
+                }
+
+                if (Stopwatch.GetTimestamp() + (long)(_options.SendRetryInterval.TotalSeconds * Stopwatch.Frequency) > deadline)
+                {
+                    throw last;
+                }
+
+                await Task.Delay(_options.SendRetryInterval, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            ClusterDiagnostics.MessagesFailed.Add(1);
+            throw;
+        }
+        finally
+        {
+            ClusterDiagnostics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    internal async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var tag = EntityNames.RpcTag(request.GetType());
+        using var activity = StartSendActivity(address, tag);
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.SendTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            // Find the owner; once the first item arrives the stream is not retried.
+            IAsyncEnumerator<TItem>? items = null;
+            Exception? retriable = null;
+            try
+            {
+                items = OpenStream<TItem>(address, tag, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                if (!await items.MoveNextAsync().ConfigureAwait(false))
+                {
+                    yield break;
+                }
+            }
+            catch (Exception ex) when (ex is EntityNotAssignedToRunnerException or RunnerUnavailableException)
+            {
+                retriable = ex;
+            }
+
+            if (retriable is not null)
+            {
+                if (items is not null)
+                {
+                    await items.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (Stopwatch.GetTimestamp() + (long)(_options.SendRetryInterval.TotalSeconds * Stopwatch.Frequency) > deadline)
+                {
+                    throw retriable;
+                }
+
+                await Task.Delay(_options.SendRetryInterval, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await using (items!.ConfigureAwait(false))
+            {
+                do
+                {
+                    yield return items!.Current;
+                }
+                while (await items!.MoveNextAsync().ConfigureAwait(false));
+            }
+
+            yield break;
+        }
+    }
+
+    private async IAsyncEnumerable<TItem> OpenStream<TItem>(EntityAddress address, string tag, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_managers.TryGetValue(address.EntityType, out var manager) && IsOwned(address.ShardId))
+        {
+            var rpc = ResolveRpc(manager, tag, RpcKind.Stream);
+            var message = _options.SimulateRemoteSerialization ? rpc.DeserializeRequest(_serializer, _serializer.SerializeObject(request)) : request;
+            var work = new EntityWork(rpc, message, Activity.Current?.Context ?? default, cancellationToken);
+            DeliverToOwnedShard(manager, address, work);
+            await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return _options.SimulateRemoteSerialization ? _serializer.Deserialize<TItem>(rpc.SerializeReply(_serializer, item)) : (TItem)item!;
+            }
+
+            yield break;
+        }
+
+        if (GetOwner(address.ShardId) is not { } owner || owner == Address)
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+
+        var envelope = EncodeEnvelope(address, tag, RpcKind.Stream, _serializer.SerializeObject(request));
+        await foreach (var item in _transport.StreamAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false))
+        {
+            yield return _serializer.Deserialize<TItem>(item);
+        }
+    }
+
+    private async Task<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
+    {
+        var rpc = ResolveRpc(manager, tag, kind);
+        var message = _options.SimulateRemoteSerialization ? rpc.DeserializeRequest(_serializer, _serializer.SerializeObject(request)) : request;
+        var work = new EntityWork(rpc, message, Activity.Current?.Context ?? default, cancellationToken);
+        DeliverToOwnedShard(manager, address, work);
+        if (kind == RpcKind.Tell)
+        {
+            return default!;
+        }
+
+        var reply = await work.Reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return _options.SimulateRemoteSerialization
+            ? _serializer.Deserialize<TReply>(rpc.SerializeReply(_serializer, reply))
+            : (TReply)reply!;
+    }
+
+    private byte[] EncodeEnvelope(EntityAddress address, string tag, RpcKind kind, byte[] payload)
+    {
+        var current = Activity.Current;
+        return EnvelopeCodec.Encode(new Envelope(
+            Interlocked.Increment(ref _nextRequestId), address, tag, kind, payload, current?.Id, current?.TraceStateString));
+    }
+
+    private static Activity? StartSendActivity(EntityAddress address, string tag)
+    {
+        var activity = ClusterDiagnostics.ActivitySource.StartActivity($"send {address.EntityType}.{tag}", ActivityKind.Client);
+        if (activity is not null)
+        {
+            activity.SetTag("cluster.entity.type", address.EntityType);
+            activity.SetTag("cluster.entity.id", address.EntityId);
+            activity.SetTag("cluster.shard", address.ShardId.ToString());
+            activity.SetTag("cluster.rpc", tag);
+        }
+
+        return activity;
+    }
+
+    // ---- Receiving (runner protocol) -----------------------------------------------------------
+
+    /// <inheritdoc />
+    public async Task<ReadOnlyMemory<byte>> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+    {
+        var (manager, rpc, work, _) = Receive(envelope, expectStream: false, cancellationToken);
+        if (rpc.Kind == RpcKind.Tell)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        var reply = await work.Reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _ = manager;
+        return rpc.SerializeReply(_serializer, reply);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> HandleStreamAsync(ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (_, rpc, work, _) = Receive(envelope, expectStream: true, cancellationToken);
+        await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return rpc.SerializeReply(_serializer, item);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task HandleNotifyAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken) =>
+        throw new PersistenceException("Persisted messages are not supported by this runner yet (no MessageStorage configured).");
+
+    private (EntityManager Manager, RpcBinding Rpc, EntityWork Work, Envelope Envelope) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
+    {
+        var envelope = EnvelopeCodec.Decode(bytes);
+        var address = envelope.Address;
+        if (!_managers.TryGetValue(address.EntityType, out var manager))
+        {
+            throw new UnknownEntityTypeException($"Entity type '{address.EntityType}' is not registered on runner {Address}.");
+        }
+
+        if (address.ShardId != GetShardId(address.EntityId, manager.Registration.ShardGroup))
+        {
+            throw new MalformedMessageException($"Envelope for {address} names the wrong shard.");
+        }
+
+        var rpc = ResolveRpc(manager, envelope.Tag, expectStream ? RpcKind.Stream : envelope.Kind);
+        var message = rpc.DeserializeRequest(_serializer, envelope.Payload);
+        var parent = ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out var context) ? context : default;
+        var work = new EntityWork(rpc, message, parent, cancellationToken);
+        DeliverToOwnedShard(manager, address, work);
+        return (manager, rpc, work, envelope);
+    }
+
+    private static RpcBinding ResolveRpc(EntityManager manager, string tag, RpcKind kind)
+    {
+        if (!manager.Registration.TryGetRpc(tag, out var rpc))
+        {
+            throw new UnknownEntityTypeException($"Entity type '{manager.Registration.Name}' has no RPC '{tag}'.");
+        }
+
+        if (rpc.Kind != kind)
+        {
+            throw new UnknownEntityTypeException($"RPC '{manager.Registration.Name}.{tag}' is a {rpc.Kind} RPC, not {kind}.");
+        }
+
+        return rpc;
+    }
+
+    /// <summary>Delivers under the shard's lock, so an entity is never activated on a shard being released.</summary>
+    private void DeliverToOwnedShard(EntityManager manager, EntityAddress address, EntityWork work)
+    {
+        var state = _shards.GetOrAdd(address.ShardId, static _ => new ShardState());
+        lock (state)
+        {
+            if (!state.Owned || _shuttingDown)
+            {
+                throw new EntityNotAssignedToRunnerException(address);
+            }
+
+            manager.Deliver(address, work);
+        }
+    }
+
+    private bool IsOwned(ShardId shard) => _shards.TryGetValue(shard, out var state) && state.Owned;
+
+    // ---- Background loops ----------------------------------------------------------------------
+
+    private async Task SyncOnceAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(_options.StorageTimeout);
+        var ct = timeout.Token;
+
+        if (_self is not null && !_shuttingDown && !_registered)
+        {
+            MachineId = await _storage.RegisterAsync(_self, healthy: true, ct).ConfigureAwait(false);
+            _registered = true;
+            LogRegistered(_logger, _self.Address.ToString(), MachineId.Value);
+        }
+
+        var runners = await _storage.GetRunnersAsync(ct).ConfigureAwait(false);
+        if (_self is not null && !_shuttingDown && !runners.Any(r => r.Runner.Address == _self.Address))
+        {
+            // Our registration expired (e.g. storage was unreachable for longer than a lease): register again.
+            MachineId = await _storage.RegisterAsync(_self, healthy: true, ct).ConfigureAwait(false);
+            runners = await _storage.GetRunnersAsync(ct).ConfigureAwait(false);
+        }
+
+        _runners = runners;
+        var healthy = runners.Where(r => r.Healthy).Select(r => r.Runner).OrderBy(r => r.Address.ToString(), StringComparer.Ordinal).ToArray();
+        var key = string.Join('|', healthy.Select(r => $"{r.Address}/{r.Weight}/{string.Join(',', r.Groups)}"));
+        if (key != _runnerSetKey)
+        {
+            var previous = _assignment.Values.ToHashSet();
+            _assignment = ComputeAssignment(healthy);
+            _runnerSetKey = key;
+            foreach (var gone in previous.Except(healthy.Select(r => r.Address)))
+            {
+                _transport.OnRunnerUnavailable(gone);
+            }
+
+            LogAssignmentChanged(_logger, healthy.Length, _assignment.Count(a => a.Value == Address));
+            WakeRebalance();
+        }
+
+        if (_self is not null && healthy.Length == 0 && runners.Count > 0 && !_shuttingDown)
+        {
+            // Nobody is healthy: mark ourselves healthy so the cluster cannot deadlock (as Effect does).
+            await _storage.SetRunnerHealthAsync(_self.Address, true, ct).ConfigureAwait(false);
+        }
+    }
+
+    private Dictionary<ShardId, RunnerAddress> ComputeAssignment(IReadOnlyList<RunnerInfo> healthy)
+    {
+        var assignment = new Dictionary<ShardId, RunnerAddress>();
+        foreach (var group in _options.AvailableShardGroups)
+        {
+            var ring = new HashRing();
+            var byKey = new Dictionary<string, RunnerAddress>(StringComparer.Ordinal);
+            foreach (var runner in healthy.Where(r => r.Groups.Contains(group)))
+            {
+                var key = runner.Address.ToString();
+                byKey[key] = runner.Address;
+                ring.Add(key, runner.Weight);
+            }
+
+            if (ring.GetShards(_options.ShardsPerGroup) is { } shards)
+            {
+                for (var i = 0; i < shards.Length; i++)
+                {
+                    assignment[new ShardId(group, i + 1)] = byKey[shards[i]];
+                }
+            }
+        }
+
+        return assignment;
+    }
+
+    private async Task RebalanceOnceAsync()
+    {
+        if (_self is null || _shuttingDown)
+        {
+            return;
+        }
+
+        var assignment = _assignment;
+        var mine = assignment.Where(a => a.Value == _self.Address).Select(a => a.Key).ToHashSet();
+
+        var leaving = _shards.Where(s => s.Value.Owned && !mine.Contains(s.Key)).Select(s => s.Key).ToArray();
+        if (leaving.Length > 0)
+        {
+            await Task.WhenAll(leaving.Select(async shard =>
+            {
+                await StopShardEntitiesAsync(shard).ConfigureAwait(false);
+                await IgnoreStorageErrors(ct => _storage.ReleaseAsync(_self.Address, shard, ct)).ConfigureAwait(false);
+            })).ConfigureAwait(false);
+            LogReleased(_logger, leaving.Length);
+        }
+
+        var wanted = mine.Where(shard => !IsOwned(shard)).OrderBy(s => s.Group, StringComparer.Ordinal).ThenBy(s => s.Id).ToArray();
+        if (wanted.Length == 0)
+        {
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(_options.StorageTimeout);
+        var acquired = await _storage.AcquireAsync(_self.Address, wanted, timeout.Token).ConfigureAwait(false);
+        var current = _assignment;
+        foreach (var shard in acquired)
+        {
+            if (current.TryGetValue(shard, out var owner) && owner == _self.Address)
+            {
+                var state = _shards.GetOrAdd(shard, static _ => new ShardState());
+                lock (state)
+                {
+                    state.Owned = !_shuttingDown;
+                }
+            }
+        }
+
+        if (acquired.Count > 0)
+        {
+            LogAcquired(_logger, acquired.Count, wanted.Length);
+        }
+    }
+
+    private async Task RefreshLeasesLoopAsync()
+    {
+        await Task.Yield();
+        var lastSuccess = Stopwatch.GetTimestamp();
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.ShardLockRefreshInterval, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var owned = OwnedShards.ToArray();
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                timeout.CancelAfter(_options.StorageTimeout);
+                var held = (await _storage.RefreshAsync(_self!.Address, owned, timeout.Token).ConfigureAwait(false)).ToHashSet();
+                lastSuccess = Stopwatch.GetTimestamp();
+                var lost = owned.Where(s => !held.Contains(s)).ToArray();
+                if (lost.Length > 0)
+                {
+                    LogLeasesLost(_logger, lost.Length);
+                    await Task.WhenAll(lost.Select(StopShardEntitiesAsync)).ConfigureAwait(false);
+                    WakeRebalance();
+                }
+            }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            {
+                // Fence: stop the entities before any lease can expire, or another runner could start
+                // the same entity while this one still runs it.
+                var sinceSuccess = Stopwatch.GetElapsedTime(lastSuccess);
+                LogRefreshFailed(_logger, ex, sinceSuccess.TotalSeconds);
+                if (sinceSuccess + _options.ShardLockRefreshInterval + _options.StorageTimeout >= _options.ShardLockExpiration)
+                {
+                    LogFenced(_logger, owned.Length);
+                    await Task.WhenAll(owned.Select(StopShardEntitiesAsync)).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Marks the shard not owned (new messages are rejected and retried by senders) and stops its entities.</summary>
+    private Task StopShardEntitiesAsync(ShardId shard)
+    {
+        if (_shards.TryGetValue(shard, out var state))
+        {
+            lock (state)
+            {
+                state.Owned = false;
+            }
+        }
+
+        return Task.WhenAll(_managers.Values.Select(manager => manager.StopShardAsync(shard)));
+    }
+
+    private Task Loop(Func<Task> step, SemaphoreSlim wake, TimeSpan interval) => Task.Run(async () =>
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await step().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            {
+                LogSyncFailed(_logger, ex);
+            }
+
+            try
+            {
+                await wake.WaitAsync(interval, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    });
+
+    private void WakeSync() => Release(_syncWake);
+
+    private void WakeRebalance() => Release(_rebalanceWake);
+
+    private static void Release(SemaphoreSlim wake)
+    {
+        if (wake.CurrentCount == 0)
+        {
+            wake.Release();
+        }
+    }
+
+    private async Task StopLoopsAsync()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+    }
+
+    private async Task DisposeListenerAsync()
+    {
+        if (Interlocked.Exchange(ref _listener, null) is { } listener)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task IgnoreStorageErrors(Func<CancellationToken, Task> operation)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.StorageTimeout);
+            await operation(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogStorageIgnored(_logger, ex);
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private sealed class ShardState
+    {
+        public volatile bool Owned;
+    }
+
+    private sealed class EmptyServiceProvider : IServiceProvider
+    {
+        public static readonly EmptyServiceProvider Instance = new();
+
+        public object? GetService(Type serviceType) => null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner {Address} registered with machine id {MachineId}")]
+    private static partial void LogRegistered(ILogger logger, string address, long machineId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard assignment recomputed: {Runners} healthy runners, {Mine} shards assigned to this runner")]
+    private static partial void LogAssignmentChanged(ILogger logger, int runners, int mine);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Acquired {Acquired} of {Wanted} shard leases")]
+    private static partial void LogAcquired(ILogger logger, int acquired, int wanted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} shards")]
+    private static partial void LogReleased(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost {Count} shard leases; their entities were stopped")]
+    private static partial void LogLeasesLost(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing shard leases failed ({Seconds:0.0} s since the last success)")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shard leases could not be refreshed in time; stopped the entities of {Count} shards before their leases can expire")]
+    private static partial void LogFenced(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading runners from storage failed; retrying")]
+    private static partial void LogSyncFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a storage error during shard release or shutdown (leases expire anyway)")]
+    private static partial void LogStorageIgnored(ILogger logger, Exception exception);
+}

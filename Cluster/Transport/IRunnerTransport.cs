@@ -1,0 +1,27 @@
+namespace SocketRunnerAspire.Cluster.Transport;
+
+/// <summary>
+/// Runner-to-runner calls (the outgoing side of the runner protocol). Payloads are encoded envelopes
+/// and replies; typed cluster errors raised by the remote runner surface as the same exception types.
+/// Implementations: <see cref="Memory.InMemoryRunnerTransport"/> (one process) and the socket transport.
+/// </summary>
+public interface IRunnerTransport
+{
+    /// <summary>Effect RPC: request → one reply.</summary>
+    Task<ReadOnlyMemory<byte>> RequestAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken);
+
+    /// <summary>Stream RPC: request → stream of replies.</summary>
+    IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken);
+
+    /// <summary>Notify RPC: a persisted message is waiting in storage.</summary>
+    Task NotifyAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken);
+
+    /// <summary>Ping RPC: completes when the runner answers.</summary>
+    Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken);
+
+    /// <summary>Starts serving the runner protocol for <paramref name="handler"/> at <paramref name="address"/>.</summary>
+    Task<IAsyncDisposable> ListenAsync(RunnerAddress address, IRunnerRpcHandler handler, CancellationToken cancellationToken);
+
+    /// <summary>Drops cached connections to a runner that left or stopped answering.</summary>
+    void OnRunnerUnavailable(RunnerAddress runner);
+}

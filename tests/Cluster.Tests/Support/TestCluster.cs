@@ -1,0 +1,140 @@
+using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Storage.Memory;
+using SocketRunnerAspire.Cluster.Transport.Memory;
+
+namespace SocketRunnerAspire.Cluster.Tests.Support;
+
+/// <summary>Runners and a client-only node in one process, over the in-memory transport and storage, with short intervals.</summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    public const int ShardsPerGroup = 300;
+
+    private readonly Action<ShardingOptions>? _tweak;
+    private readonly Action<EntityDefinition<CounterEntity>>? _entity;
+    private readonly List<Sharding> _runners = [];
+    private readonly List<Sharding> _gone = [];
+
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity)
+    {
+        _tweak = tweak;
+        _entity = entity;
+        Storage = new InMemoryRunnerStorage(Options(null).ShardLockExpiration);
+        Client = CreateNode(null);
+    }
+
+    public InMemoryRunnerStorage Storage { get; }
+
+    public InMemoryRunnerTransport Transport { get; } = new();
+
+    public Probe Probe { get; } = new();
+
+    public Sharding Client { get; }
+
+    public IReadOnlyList<Sharding> Runners => _runners;
+
+    public static async Task<TestCluster> StartAsync(int runners, Action<ShardingOptions>? tweak = null, Action<EntityDefinition<CounterEntity>>? entity = null)
+    {
+        var cluster = new TestCluster(tweak, entity);
+        for (var i = 1; i <= runners; i++)
+        {
+            await cluster.AddRunnerAsync();
+        }
+
+        await cluster.Client.StartAsync();
+        await cluster.WaitUntilStableAsync();
+        return cluster;
+    }
+
+    public ShardingOptions Options(RunnerAddress? address)
+    {
+        var options = new ShardingOptions
+        {
+            RunnerAddress = address is { } a ? new EndpointOptions { Host = a.Host, Port = a.Port } : null,
+            ShardsPerGroup = ShardsPerGroup,
+            RefreshAssignmentsInterval = TimeSpan.FromMilliseconds(100),
+            ShardLockRefreshInterval = TimeSpan.FromMilliseconds(250),
+            ShardLockExpiration = TimeSpan.FromSeconds(1.5),
+            SendRetryInterval = TimeSpan.FromMilliseconds(20),
+            SendTimeout = TimeSpan.FromSeconds(15),
+            StorageTimeout = TimeSpan.FromSeconds(1),
+            EntityTerminationTimeout = TimeSpan.FromSeconds(2),
+        };
+        _tweak?.Invoke(options);
+        return options;
+    }
+
+    public Sharding CreateNode(RunnerAddress? address)
+    {
+        var builder = new ClusterBuilder().AddEntity(context =>
+        {
+            Interlocked.Increment(ref Probe.Created);
+            return new CounterEntity(context, Probe);
+        }, definition =>
+        {
+            CounterEntity.Configure(definition);
+            _entity?.Invoke(definition);
+        });
+        return new Sharding(Options(address), Storage, Transport, builder.Entities);
+    }
+
+    public async Task<Sharding> AddRunnerAsync()
+    {
+        var runner = CreateNode(new RunnerAddress("runner", 34431 + _runners.Count));
+        _runners.Add(runner);
+        await runner.StartAsync();
+        return runner;
+    }
+
+    /// <summary>Leaves gracefully (unregister, stop entities, release leases).</summary>
+    public async Task StopRunnerAsync(Sharding runner)
+    {
+        _runners.Remove(runner);
+        _gone.Add(runner);
+        await runner.StopAsync();
+    }
+
+    /// <summary>Dies without a goodbye: stops serving and refreshing, keeps its registration and leases.</summary>
+    public async Task CrashRunnerAsync(Sharding runner)
+    {
+        _runners.Remove(runner);
+        _gone.Add(runner);
+        await runner.CrashAsync();
+    }
+
+    /// <summary>Every live node agrees on the assignment and every shard is held by its assigned runner.</summary>
+    public Task WaitUntilStableAsync(TimeSpan? timeout = null) => Eventually.True(() =>
+    {
+        var live = _runners.ToArray();
+        if (live.Length == 0)
+        {
+            return false;
+        }
+
+        for (var shard = 1; shard <= ShardsPerGroup; shard++)
+        {
+            var id = new ShardId(ShardId.DefaultGroup, shard);
+            var owner = Client.GetOwner(id);
+            if (owner is null || live.Any(r => r.GetOwner(id) != owner))
+            {
+                return false;
+            }
+
+            if (Storage.LeaseOwner(id) != owner || !live.Single(r => r.Address == owner).OwnedShards.Contains(id))
+            {
+                return false;
+            }
+        }
+
+        return live.Sum(r => r.OwnedShards.Count) == ShardsPerGroup;
+    }, timeout ?? TimeSpan.FromSeconds(20), "every shard is held by the runner the assignment names");
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync();
+        foreach (var runner in _runners.Concat(_gone))
+        {
+            await runner.DisposeAsync();
+        }
+    }
+}

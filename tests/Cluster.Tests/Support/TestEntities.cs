@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using SocketRunnerAspire.Cluster.Entities;
+
+namespace SocketRunnerAspire.Cluster.Tests.Support;
+
+public sealed record Increment(int By) : IEntityRequest<int>;
+
+public sealed record WhereAmI : IEntityRequest<string>;
+
+public sealed record CountTo(int N) : IEntityStreamRequest<int>;
+
+public sealed record Hold(string Key) : IEntityRequest<int>;
+
+public sealed record Fail(string Reason) : IEntityRequest<int>;
+
+public sealed record Reset : IEntityMessage;
+
+public sealed record SetKeepAlive(bool Enabled) : IEntityRequest<bool>;
+
+/// <summary>Not serializable: an interface-typed member cannot be deserialized.</summary>
+public sealed record Unserializable(IDisposable Resource) : IEntityRequest<int>;
+
+/// <summary>Test entity. Static probes (keyed by the test's <see cref="Probe"/>) let tests observe inside.</summary>
+[EntityName("Counter")]
+public sealed class CounterEntity(EntityContext context, Probe probe)
+{
+    private int _count;
+
+    public ValueTask<int> Increment(Increment message) => ValueTask.FromResult(_count += message.By);
+
+    public ValueTask<string> WhereAmI() => ValueTask.FromResult(context.Runner?.ToString() ?? "?");
+
+    public async IAsyncEnumerable<int> CountTo(CountTo message, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var i = 1; i <= message.N; i++)
+        {
+            await Task.Yield();
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return i;
+        }
+    }
+
+    public async ValueTask<int> Hold(Hold message, CancellationToken cancellationToken)
+    {
+        var running = Interlocked.Increment(ref probe.Running);
+        probe.MaxRunning = Math.Max(probe.MaxRunning, running);
+        probe.Started.Release();
+        try
+        {
+            await probe.Gate(message.Key).Task.WaitAsync(cancellationToken);
+            return running;
+        }
+        catch (OperationCanceledException)
+        {
+            probe.Cancelled.TrySetResult(message.Key);
+            throw;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref probe.Running);
+        }
+    }
+
+    public ValueTask Reset()
+    {
+        _count = 0;
+        return ValueTask.CompletedTask;
+    }
+
+    public static void Configure(EntityDefinition<CounterEntity> entity) => entity
+        .On<Increment, int>((e, m, _, _) => e.Increment(m))
+        .On<WhereAmI, string>((e, _, _, _) => e.WhereAmI())
+        .OnStream<CountTo, int>((e, m, _, ct) => e.CountTo(m, ct))
+        .On<Hold, int>((e, m, _, ct) => e.Hold(m, ct))
+        .On<Fail, int>((_, m, _, _) => throw new InvalidOperationException(m.Reason))
+        .On<Unserializable, int>((_, _, _, _) => ValueTask.FromResult(0))
+        .On<SetKeepAlive, bool>((_, m, ctx, _) => ValueTask.FromResult(ctx.KeepAlive = m.Enabled))
+        .OnTell<Reset>((e, _, _, _) => e.Reset());
+}
+
+/// <summary>Lets a test see and steer what <see cref="CounterEntity"/> instances do.</summary>
+public sealed class Probe
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+
+    public int Running;
+    public int MaxRunning;
+    public int Created;
+    public int Disposed;
+    public SemaphoreSlim Started { get; } = new(0);
+    public TaskCompletionSource<string> Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Gate(string key) => _gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void Open(string key) => Gate(key).TrySetResult();
+}
