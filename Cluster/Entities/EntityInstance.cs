@@ -41,7 +41,13 @@ internal sealed class EntityInstance
 
         _mailbox = Channel.CreateUnbounded<EntityWork>(new UnboundedChannelOptions { SingleReader = registration.Concurrency == 1 });
         ClusterDiagnostics.EntitiesActive.Add(1);
-        _running = RunAsync();
+
+        // The workers must not inherit the activating sender's context (its Activity would become the
+        // parent of every later message's span); each message carries its own parent instead.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _running = Task.Run(RunAsync);
+        }
     }
 
     public EntityAddress Address { get; }
@@ -123,7 +129,6 @@ internal sealed class EntityInstance
 
     private async Task RunAsync()
     {
-        await Task.Yield();
         var reader = _mailbox.Reader;
         var concurrency = _registration.Concurrency;
         if (concurrency == 1)
