@@ -1,6 +1,8 @@
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Storage.Memory;
+using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Memory;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
@@ -15,17 +17,22 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly List<Sharding> _runners = [];
     private readonly List<Sharding> _gone = [];
 
-    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity)
+    private readonly Func<IRunnerTransport> _transports;
+    private readonly Func<int, RunnerAddress> _addresses;
+    private readonly List<IRunnerTransport> _ownedTransports = [];
+
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses)
     {
         _tweak = tweak;
         _entity = entity;
-        Storage = new InMemoryRunnerStorage(Options(null).ShardLockExpiration);
+        var shared = new InMemoryRunnerTransport();
+        _transports = transports ?? (() => shared);
+        _addresses = addresses ?? (ordinal => new RunnerAddress("runner", 34430 + ordinal));
+        Storage = storage ?? new InMemoryRunnerStorage(Options(null).ShardLockExpiration);
         Client = CreateNode(null);
     }
 
-    public InMemoryRunnerStorage Storage { get; }
-
-    public InMemoryRunnerTransport Transport { get; } = new();
+    public IRunnerStorage Storage { get; }
 
     public Probe Probe { get; } = new();
 
@@ -33,9 +40,15 @@ public sealed class TestCluster : IAsyncDisposable
 
     public IReadOnlyList<Sharding> Runners => _runners;
 
-    public static async Task<TestCluster> StartAsync(int runners, Action<ShardingOptions>? tweak = null, Action<EntityDefinition<CounterEntity>>? entity = null)
+    public static async Task<TestCluster> StartAsync(
+        int runners,
+        Action<ShardingOptions>? tweak = null,
+        Action<EntityDefinition<CounterEntity>>? entity = null,
+        IRunnerStorage? storage = null,
+        Func<IRunnerTransport>? transports = null,
+        Func<int, RunnerAddress>? addresses = null)
     {
-        var cluster = new TestCluster(tweak, entity);
+        var cluster = new TestCluster(tweak, entity, storage, transports, addresses);
         for (var i = 1; i <= runners; i++)
         {
             await cluster.AddRunnerAsync();
@@ -75,12 +88,14 @@ public sealed class TestCluster : IAsyncDisposable
             CounterEntity.Configure(definition);
             _entity?.Invoke(definition);
         });
-        return new Sharding(Options(address), Storage, Transport, builder.Entities);
+        var transport = _transports();
+        _ownedTransports.Add(transport);
+        return new Sharding(Options(address), Storage, transport, builder.Entities);
     }
 
     public async Task<Sharding> AddRunnerAsync()
     {
-        var runner = CreateNode(new RunnerAddress("runner", 34431 + _runners.Count));
+        var runner = CreateNode(_addresses(_runners.Count + _gone.Count + 1));
         _runners.Add(runner);
         await runner.StartAsync();
         return runner;
@@ -120,7 +135,7 @@ public sealed class TestCluster : IAsyncDisposable
                 return false;
             }
 
-            if (Storage.LeaseOwner(id) != owner || !live.Single(r => r.Address == owner).OwnedShards.Contains(id))
+            if ((Storage is InMemoryRunnerStorage memory && memory.LeaseOwner(id) != owner) || !live.Single(r => r.Address == owner).OwnedShards.Contains(id))
             {
                 return false;
             }
@@ -135,6 +150,11 @@ public sealed class TestCluster : IAsyncDisposable
         foreach (var runner in _runners.Concat(_gone))
         {
             await runner.DisposeAsync();
+        }
+
+        foreach (var transport in _ownedTransports.Distinct().OfType<IAsyncDisposable>())
+        {
+            await transport.DisposeAsync();
         }
     }
 }

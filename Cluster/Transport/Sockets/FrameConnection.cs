@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace SocketRunnerAspire.Cluster.Transport.Sockets;
+
+/// <summary>
+/// Frames over a duplex pipe. Writers enqueue into a bounded channel; a single write loop encodes
+/// everything queued and flushes once per batch (coalesced writes, no lock around I/O, and a peer
+/// that stops reading pushes back on senders instead of growing memory). The read loop hands each
+/// complete frame to a callback that must not block.
+/// </summary>
+internal sealed class FrameConnection
+{
+    private readonly IDuplexPipe _pipe;
+    private readonly int _maxFrameSize;
+    private readonly ILogger _logger;
+    private readonly Channel<OutgoingFrame> _outgoing;
+
+    public FrameConnection(IDuplexPipe pipe, int maxFrameSize, int sendQueueCapacity, ILogger logger, string peer)
+    {
+        _pipe = pipe;
+        _maxFrameSize = maxFrameSize;
+        _logger = logger;
+        Peer = peer;
+        _outgoing = Channel.CreateBounded<OutgoingFrame>(new BoundedChannelOptions(sendQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>The remote end, for logs.</summary>
+    public string Peer { get; }
+
+    /// <summary>Queues a frame; waits while the send queue is full. Fails once the connection is closed.</summary>
+    public ValueTask SendAsync(in OutgoingFrame frame, CancellationToken cancellationToken)
+    {
+        if (_outgoing.Writer.TryWrite(frame))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return _outgoing.Writer.WriteAsync(frame, cancellationToken);
+    }
+
+    /// <summary>Runs the read and write loops until the peer closes, a frame is malformed, or cancellation.</summary>
+    public async Task RunAsync(Action<Frame> onFrame, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writing = WriteLoopAsync(stop.Token);
+        try
+        {
+            await ReadLoopAsync(onFrame, stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _outgoing.Writer.TryComplete();
+            await stop.CancelAsync().ConfigureAwait(false);
+            await writing.ConfigureAwait(false);
+            while (_outgoing.Reader.TryRead(out var unsent))
+            {
+                unsent.Release();
+            }
+
+            await _pipe.Input.CompleteAsync().ConfigureAwait(false);
+            await _pipe.Output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadLoopAsync(Action<Frame> onFrame, CancellationToken cancellationToken)
+    {
+        var input = _pipe.Input;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+            {
+                _logger.LogDebug(ex, "Connection to {Peer} reset", Peer);
+                return;
+            }
+
+            var buffer = result.Buffer;
+            try
+            {
+                while (FrameCodec.TryRead(ref buffer, _maxFrameSize, out var frame))
+                {
+                    onFrame(frame);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        throw new MalformedFrameException($"Connection closed inside a frame ({buffer.Length} bytes of a truncated frame).");
+                    }
+
+                    return;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync(CancellationToken cancellationToken)
+    {
+        var output = _pipe.Output;
+        var scratch = new ArrayBufferWriter<byte>(4096);
+        var reader = _outgoing.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    try
+                    {
+                        var payload = frame.Payload;
+                        FrameCodec.Write(output, scratch, frame.Kind, frame.RequestId, frame.Flags, frame.Meta,
+                            payload.HasValue ? payload.Value.Span : default, payload.HasValue);
+                    }
+                    finally
+                    {
+                        frame.Release();
+                    }
+                }
+
+                var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionResetException or InvalidOperationException)
+        {
+            _logger.LogDebug(ex, "Writing to {Peer} failed", Peer);
+        }
+        finally
+        {
+            _outgoing.Writer.TryComplete();
+        }
+    }
+}

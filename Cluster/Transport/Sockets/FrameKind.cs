@@ -1,0 +1,20 @@
+namespace SocketRunnerAspire.Cluster.Transport.Sockets;
+
+/// <summary>What a frame of the runner protocol carries. Values are part of the wire format.</summary>
+internal enum FrameKind : byte
+{
+    // Client → server.
+    Ping = 1,
+    Request = 2,
+    StreamRequest = 3,
+    Envelope = 4,
+    Notify = 5,
+    Cancel = 6,
+
+    // Server → client.
+    Pong = 64,
+    Success = 65,
+    Failure = 66,
+    Chunk = 67,
+    StreamEnd = 68,
+}

@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace SocketRunnerAspire.Cluster.Transport.Sockets;
+
+/// <summary>
+/// One outgoing connection to a runner. Many calls share it, correlated by request id; when the
+/// connection ends every pending call fails with <see cref="RemoteErrorCode.RunnerUnavailable"/>.
+/// </summary>
+internal sealed class RunnerClientConnection : IAsyncDisposable
+{
+    private readonly FrameConnection _connection;
+    private readonly ConcurrentDictionary<long, IPendingCall> _pending = new();
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _running;
+    private long _nextRequestId;
+
+    private RunnerClientConnection(FrameConnection connection, Action<RunnerClientConnection> onClosed, ILogger logger)
+    {
+        _connection = connection;
+        _running = RunAsync(onClosed, logger);
+    }
+
+    public string Peer => _connection.Peer;
+
+    public bool IsClosed => _closing.IsCancellationRequested;
+
+    public static async Task<RunnerClientConnection> ConnectAsync(
+        EndPoint endPoint, SocketConnectionContextFactory factory, RunnerSocketOptions options,
+        Action<RunnerClientConnection> onClosed, ILogger logger, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream,
+            endPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        try
+        {
+            if (endPoint is not UnixDomainSocketEndPoint)
+            {
+                socket.NoDelay = true;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.ConnectTimeout);
+            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var context = factory.Create(socket);
+        var connection = new FrameConnection(context.Transport, options.MaxFrameSize, options.SendQueueCapacity, logger, endPoint.ToString() ?? "runner");
+        return new RunnerClientConnection(connection, onClosed, logger);
+    }
+
+    private async Task RunAsync(Action<RunnerClientConnection> onClosed, ILogger logger)
+    {
+        await Task.Yield();
+        try
+        {
+            await _connection.RunAsync(OnFrame, _closing.Token).ConfigureAwait(false);
+        }
+        catch (MalformedFrameException ex)
+        {
+            logger.LogError(ex, "Runner {Peer} sent a malformed frame; closing the connection", Peer);
+        }
+        finally
+        {
+            await _closing.CancelAsync().ConfigureAwait(false);
+            foreach (var (id, call) in _pending)
+            {
+                if (_pending.TryRemove(id, out _))
+                {
+                    call.Fail(RemoteErrorCode.RunnerUnavailable, $"Connection to runner {Peer} closed.");
+                }
+            }
+
+            onClosed(this);
+        }
+    }
+
+    /// <summary>Sends a request frame and waits for its single reply frame (Success).</summary>
+    public async Task<Frame> CallAsync(FrameKind kind, FrameFlags flags, string? meta, ReadOnlyMemory<byte>? payload, byte[]? rented, CancellationToken cancellationToken)
+    {
+        var call = new UnaryCall();
+        var id = Register(call, rented);
+        await SendRequestAsync(new OutgoingFrame(kind, id, (byte)flags, meta, payload, rented), id, cancellationToken).ConfigureAwait(false);
+        await using var registration = cancellationToken.Register(() => Cancel(id, call, cancellationToken)).ConfigureAwait(false);
+        return await call.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a stream request and yields each Chunk frame until StreamEnd.</summary>
+    public async IAsyncEnumerable<Frame> StreamAsync(FrameFlags flags, string? meta, ReadOnlyMemory<byte> payload, byte[]? rented, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var call = new StreamCall();
+        var id = Register(call, rented);
+        await SendRequestAsync(new OutgoingFrame(FrameKind.StreamRequest, id, (byte)flags, meta, payload, rented), id, cancellationToken).ConfigureAwait(false);
+        var completed = false;
+        try
+        {
+            await foreach (var frame in call.Frames.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return frame;
+            }
+
+            completed = true;
+        }
+        finally
+        {
+            if (!completed && _pending.TryRemove(id, out _))
+            {
+                _ = SendCancelAsync(id);
+            }
+
+            while (call.Frames.TryRead(out var unread))
+            {
+                unread.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Round-trips a Ping frame.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        using var pong = await CallAsync(FrameKind.Ping, FrameFlags.None, null, null, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private long Register(IPendingCall call, byte[]? rented)
+    {
+        if (IsClosed)
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+
+            throw RemoteError.ToException(RemoteErrorCode.RunnerUnavailable, $"Connection to runner {Peer} is closed.");
+        }
+
+        var id = Interlocked.Increment(ref _nextRequestId);
+        _pending[id] = call;
+        return id;
+    }
+
+    private async ValueTask SendRequestAsync(OutgoingFrame frame, long id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _connection.SendAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            frame.Release();
+            _pending.TryRemove(id, out _);
+            if (ex is ChannelClosedException)
+            {
+                throw RemoteError.ToException(RemoteErrorCode.RunnerUnavailable, $"Connection to runner {Peer} is closed.");
+            }
+
+            throw;
+        }
+    }
+
+    private void Cancel(long id, IPendingCall call, CancellationToken token)
+    {
+        if (_pending.TryRemove(id, out _))
+        {
+            call.Cancel(token);
+            _ = SendCancelAsync(id);
+        }
+    }
+
+    private async Task SendCancelAsync(long id)
+    {
+        try
+        {
+            await _connection.SendAsync(new OutgoingFrame(FrameKind.Cancel, id), _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+        }
+    }
+
+    private void OnFrame(Frame frame)
+    {
+        switch (frame.Kind)
+        {
+            case FrameKind.Pong:
+            case FrameKind.Success:
+            case FrameKind.Failure:
+                if (_pending.TryRemove(frame.RequestId, out var call))
+                {
+                    call.Complete(frame);
+                }
+                else
+                {
+                    frame.Dispose(); // the caller gave up (cancelled) before the reply arrived
+                }
+
+                break;
+            case FrameKind.Chunk:
+                if (_pending.TryGetValue(frame.RequestId, out var stream))
+                {
+                    stream.Complete(frame);
+                }
+                else
+                {
+                    frame.Dispose();
+                }
+
+                break;
+            case FrameKind.StreamEnd:
+                if (_pending.TryRemove(frame.RequestId, out var ended))
+                {
+                    ended.End();
+                }
+
+                frame.Dispose();
+                break;
+            default:
+                frame.Dispose();
+                throw new MalformedFrameException($"A runner may not send {frame.Kind} frames.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        await _running.ConfigureAwait(false);
+        _closing.Dispose();
+    }
+
+    private interface IPendingCall
+    {
+        void Complete(Frame frame);
+        void End();
+        void Fail(RemoteErrorCode code, string message);
+        void Cancel(CancellationToken token);
+    }
+
+    private sealed class UnaryCall : TaskCompletionSource<Frame>, IPendingCall
+    {
+        public UnaryCall() : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+        }
+
+        public void Complete(Frame frame)
+        {
+            if (frame.Kind == FrameKind.Failure)
+            {
+                frame.Dispose();
+                TrySetException(RemoteError.ToException((RemoteErrorCode)frame.Flags, frame.Meta ?? "Remote failure."));
+            }
+            else if (!TrySetResult(frame))
+            {
+                frame.Dispose();
+            }
+        }
+
+        public void End() => TrySetException(new MalformedFrameException("StreamEnd for a unary call."));
+
+        public void Fail(RemoteErrorCode code, string message) => TrySetException(RemoteError.ToException(code, message));
+
+        public void Cancel(CancellationToken token) => TrySetCanceled(token);
+    }
+
+    private sealed class StreamCall : IPendingCall
+    {
+        private readonly Channel<Frame> _frames = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        public ChannelReader<Frame> Frames => _frames.Reader;
+
+        public void Complete(Frame frame)
+        {
+            if (frame.Kind == FrameKind.Failure)
+            {
+                frame.Dispose();
+                _frames.Writer.TryComplete(RemoteError.ToException((RemoteErrorCode)frame.Flags, frame.Meta ?? "Remote failure."));
+            }
+            else if (!_frames.Writer.TryWrite(frame))
+            {
+                frame.Dispose();
+            }
+        }
+
+        public void End() => _frames.Writer.TryComplete();
+
+        public void Fail(RemoteErrorCode code, string message) => _frames.Writer.TryComplete(RemoteError.ToException(code, message));
+
+        public void Cancel(CancellationToken token) => _frames.Writer.TryComplete(new OperationCanceledException(token));
+    }
+}

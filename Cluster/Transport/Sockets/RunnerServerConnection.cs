@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace SocketRunnerAspire.Cluster.Transport.Sockets;
+
+/// <summary>
+/// Serves one accepted connection: requests run concurrently (multiplexed by request id), each
+/// reply is queued on the connection's write loop, and a Cancel frame interrupts its request.
+/// </summary>
+internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, ILogger logger)
+{
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> _inFlight = new();
+    private CancellationToken _closed;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _closed = closing.Token;
+        try
+        {
+            await connection.RunAsync(OnFrame, closing.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await closing.CancelAsync().ConfigureAwait(false);
+            foreach (var (_, cts) in _inFlight)
+            {
+                await cts.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void OnFrame(Frame frame)
+    {
+        switch (frame.Kind)
+        {
+            case FrameKind.Ping:
+                frame.Dispose();
+                _ = SendAsync(new OutgoingFrame(FrameKind.Pong, frame.RequestId));
+                break;
+            case FrameKind.Cancel:
+                frame.Dispose();
+                if (_inFlight.TryGetValue(frame.RequestId, out var cts))
+                {
+                    cts.Cancel();
+                }
+
+                break;
+            case FrameKind.Request:
+            case FrameKind.StreamRequest:
+            case FrameKind.Envelope:
+            case FrameKind.Notify:
+                var requestCts = CancellationTokenSource.CreateLinkedTokenSource(_closed);
+                if (!_inFlight.TryAdd(frame.RequestId, requestCts))
+                {
+                    requestCts.Dispose();
+                    frame.Dispose();
+                    throw new MalformedFrameException($"Request id {frame.RequestId} is already in flight on this connection.");
+                }
+
+                _ = ServeAsync(frame, requestCts);
+                break;
+            default:
+                frame.Dispose();
+                throw new MalformedFrameException($"A client may not send {frame.Kind} frames.");
+        }
+    }
+
+    private async Task ServeAsync(Frame frame, CancellationTokenSource cts)
+    {
+        var id = frame.RequestId;
+        var persisted = (frame.Flags & (byte)FrameFlags.Persisted) != 0;
+        try
+        {
+            switch (frame.Kind)
+            {
+                case FrameKind.Request:
+                    var reply = await handler.HandleRequestAsync(frame.Payload, persisted, cts.Token).ConfigureAwait(false);
+                    await SendAsync(new OutgoingFrame(FrameKind.Success, id, Payload: reply)).ConfigureAwait(false);
+                    break;
+                case FrameKind.StreamRequest:
+                    await foreach (var chunk in handler.HandleStreamAsync(frame.Payload, persisted, cts.Token).ConfigureAwait(false))
+                    {
+                        await SendAsync(new OutgoingFrame(FrameKind.Chunk, id, Payload: chunk)).ConfigureAwait(false);
+                    }
+
+                    await SendAsync(new OutgoingFrame(FrameKind.StreamEnd, id)).ConfigureAwait(false);
+                    break;
+                case FrameKind.Envelope:
+                    throw new Errors.PersistenceException("Envelope (ack chunk / interrupt of persisted messages) is not supported by this runner yet.");
+                case FrameKind.Notify:
+                    await handler.HandleNotifyAsync(frame.Payload, cts.Token).ConfigureAwait(false);
+                    await SendAsync(new OutgoingFrame(FrameKind.Success, id)).ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // Cancelled by the caller or the connection closed: the caller already stopped waiting.
+        }
+        catch (Exception ex)
+        {
+            var (code, message) = RemoteError.From(ex);
+            if (code == RemoteErrorCode.Internal)
+            {
+                logger.LogError(ex, "Runner RPC {RequestId} from {Peer} failed", id, connection.Peer);
+            }
+
+            await SendAsync(new OutgoingFrame(FrameKind.Failure, id, (byte)code, message)).ConfigureAwait(false);
+        }
+        finally
+        {
+            frame.Dispose();
+            _inFlight.TryRemove(id, out _);
+            cts.Dispose();
+        }
+    }
+
+    private async ValueTask SendAsync(OutgoingFrame frame)
+    {
+        try
+        {
+            await connection.SendAsync(frame, _closed).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
+        {
+            frame.Release(); // the connection is gone; nobody is waiting for this reply
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SocketRunnerAspire.Cluster.Errors;
+
+namespace SocketRunnerAspire.Cluster.Transport.Sockets;
+
+/// <summary>
+/// The runner protocol over TCP or Unix domain sockets: length-prefixed MessagePack frames, one
+/// multiplexed connection per remote runner (opened lazily, re-opened after a failure with back-off),
+/// and a Kestrel-transport server for incoming connections. Connection failures surface as
+/// <see cref="RunnerUnavailableException"/>, which senders retry.
+/// </summary>
+public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly RunnerSocketOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly SocketConnectionContextFactory _connectionFactory;
+    private readonly ConcurrentDictionary<RunnerAddress, Peer> _peers = new();
+
+    /// <summary>Creates the transport.</summary>
+    public SocketRunnerTransport(RunnerSocketOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        _options = options ?? new RunnerSocketOptions();
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<SocketRunnerTransport>();
+        _connectionFactory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), _logger);
+    }
+
+    /// <inheritdoc />
+    public async Task<ReadOnlyMemory<byte>> RequestAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
+        using var reply = await connection.CallAsync(FrameKind.Request, persisted ? FrameFlags.Persisted : FrameFlags.None, null, envelope, null, cancellationToken).ConfigureAwait(false);
+        return reply.Payload.ToArray();
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
+        await foreach (var chunk in connection.StreamAsync(persisted ? FrameFlags.Persisted : FrameFlags.None, null, envelope, null, cancellationToken).ConfigureAwait(false))
+        {
+            using (chunk)
+            {
+                yield return chunk.Payload.ToArray();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task NotifyAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
+        using var reply = await connection.CallAsync(FrameKind.Notify, FrameFlags.None, null, envelope, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
+        await connection.PingAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> ListenAsync(RunnerAddress address, IRunnerRpcHandler handler, CancellationToken cancellationToken) =>
+        await RunnerSocketServer.StartAsync(ToEndPoint(address, listening: true), handler, _options, _loggerFactory, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public void OnRunnerUnavailable(RunnerAddress runner)
+    {
+        if (_peers.TryRemove(runner, out var peer))
+        {
+            _ = peer.DisposeAsync().AsTask();
+        }
+    }
+
+    /// <summary>Closes every outgoing connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var runner in _peers.Keys)
+        {
+            if (_peers.TryRemove(runner, out var peer))
+            {
+                await peer.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The socket endpoint of a runner address: a Unix socket path, or host:port (localhost = loopback).</summary>
+    public static EndPoint ToEndPoint(RunnerAddress address, bool listening = false)
+    {
+        if (address.IsUnixSocket)
+        {
+            return new UnixDomainSocketEndPoint(address.Host);
+        }
+
+        if (string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return new IPEndPoint(IPAddress.Loopback, address.Port);
+        }
+
+        if (IPAddress.TryParse(address.Host, out var ip))
+        {
+            return new IPEndPoint(ip, address.Port);
+        }
+
+        if (listening && address.Host is "*" or "+")
+        {
+            return new IPEndPoint(IPAddress.Any, address.Port);
+        }
+
+        return new DnsEndPoint(address.Host, address.Port);
+    }
+
+    private Task<RunnerClientConnection> ConnectAsync(RunnerAddress runner, CancellationToken cancellationToken) =>
+        _peers.GetOrAdd(runner, static (address, transport) => new Peer(transport, address), this).GetAsync(cancellationToken);
+
+    /// <summary>The connection to one runner: opened on first use, replaced after it closes, with back-off between failed attempts.</summary>
+    private sealed class Peer(SocketRunnerTransport transport, RunnerAddress address) : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private RunnerClientConnection? _connection;
+        private int _failures;
+        private long _retryAt;
+
+        public async Task<RunnerClientConnection> GetAsync(CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref _connection) is { IsClosed: false } open)
+            {
+                return open;
+            }
+
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_connection is { IsClosed: false } current)
+                {
+                    return current;
+                }
+
+                if (Environment.TickCount64 < _retryAt)
+                {
+                    throw new RunnerUnavailableException(address.ToString(), "reconnect back-off");
+                }
+
+                try
+                {
+                    var endPoint = ToEndPoint(address);
+                    _connection = await RunnerClientConnection.ConnectAsync(endPoint, transport._connectionFactory, transport._options,
+                        _ => { }, transport._logger, cancellationToken).ConfigureAwait(false);
+                    _failures = 0;
+                    return _connection;
+                }
+                catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    // Back-off: 100 ms × 1.5^failures, at most 5 s (Effect: exponential from 500 ms, capped at 5 s).
+                    var delay = Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(1.5, _failures++));
+                    _retryAt = Environment.TickCount64 + (long)delay;
+                    throw new RunnerUnavailableException(address.ToString(), ex.Message);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _connection, null) is { } connection)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Tests.Support;
+using SocketRunnerAspire.Cluster.Transport.Sockets;
+
+namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
+
+/// <summary>Three runners and a client-only node, each with its own socket transport, over real loopback sockets.</summary>
+public sealed class SocketClusterTests
+{
+    private static readonly string[] EntityIds = Enumerable.Range(1, 1000).Select(i => $"entity-{i}").ToArray();
+
+    public static TheoryData<string> Kinds => new() { "tcp", "unix" };
+
+    private static Task<TestCluster> StartAsync(string kind) => TestCluster.StartAsync(3,
+        transports: () => new SocketRunnerTransport(),
+        addresses: _ => kind == "tcp" ? FreePort.Loopback() : FreePort.UnixSocket());
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task AThousandEntitiesAreEachAnsweredByTheirOwner(string kind)
+    {
+        await using var cluster = await StartAsync(kind);
+
+        var answers = await Task.WhenAll(EntityIds.Select(async id =>
+            (Id: id, Runner: await cluster.Client.GetEntity<CounterEntity>(id).AskAsync(new WhereAmI()))));
+
+        foreach (var (id, runner) in answers)
+        {
+            Assert.Equal(cluster.Client.GetOwner(cluster.Client.GetShardId(id)).ToString(), runner);
+        }
+
+        Assert.Equal(3, answers.Select(a => a.Runner).Distinct().Count());
+        Assert.Equal(1000, cluster.Runners.Sum(r => r.ActiveEntities("Counter")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task StreamsCancellationAndTypedErrorsCrossTheSocket(string kind)
+    {
+        await using var cluster = await StartAsync(kind);
+        var counter = cluster.Client.GetEntity<CounterEntity>("remote");
+
+        var items = new List<int>();
+        await foreach (var item in counter.StreamAsync(new CountTo(100)))
+        {
+            items.Add(item);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 100), items);
+
+        var error = await Assert.ThrowsAsync<EntityHandlerException>(() => counter.AskAsync(new Fail("remote boom")));
+        Assert.Equal(typeof(InvalidOperationException).FullName, error.ErrorType);
+        Assert.Contains("remote boom", error.Message, StringComparison.Ordinal);
+
+        using var cts = new CancellationTokenSource();
+        var held = counter.AskAsync(new Hold("socket"), cts.Token);
+        await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held);
+        Assert.Equal("socket", await cluster.Probe.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task MailboxFullIsTypedAcrossTheSocket()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, entity: e => e.WithMailboxCapacity(1),
+            transports: () => new SocketRunnerTransport(), addresses: _ => FreePort.Loopback());
+        var counter = cluster.Client.GetEntity<CounterEntity>("full");
+
+        var held = counter.AskAsync(new Hold("m"));
+        await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var error = await Assert.ThrowsAsync<MailboxFullException>(() => counter.AskAsync(new Increment(1)));
+        Assert.Equal(counter.Address, error.Address);
+        cluster.Probe.Open("m");
+        await held;
+    }
+
+    [Fact]
+    public async Task GracefulStopMovesShardsWithoutFailedCalls()
+    {
+        await using var cluster = await StartAsync("tcp");
+        var leaving = cluster.Runners[2];
+
+        using var load = new CancellationTokenSource();
+        var failures = new List<Exception>();
+        var traffic = Task.Run(async () =>
+        {
+            var i = 0;
+            while (!load.IsCancellationRequested)
+            {
+                try
+                {
+                    await cluster.Client.GetEntity<CounterEntity>(EntityIds[i++ % EntityIds.Length]).AskAsync(new Increment(1));
+                }
+                catch (Exception ex)
+                {
+                    lock (failures)
+                    {
+                        failures.Add(ex);
+                    }
+                }
+            }
+        });
+
+        await Task.Delay(200);
+        await cluster.StopRunnerAsync(leaving);
+        await cluster.WaitUntilStableAsync();
+        await load.CancelAsync();
+        await traffic;
+
+        Assert.Empty(failures);
+        Assert.All(cluster.Runners, r => Assert.Equal(150, r.OwnedShards.Count));
+    }
+
+    [Fact]
+    public async Task KilledRunnersShardsMoveAfterLeaseExpiry()
+    {
+        await using var cluster = await StartAsync("tcp");
+        var victim = cluster.Runners[0];
+        var id = EntityIds.First(e => cluster.Client.GetOwner(cluster.Client.GetShardId(e)) == victim.Address);
+
+        await cluster.CrashRunnerAsync(victim);   // socket closed, no unregister, no lease release
+
+        var runner = await cluster.Client.GetEntity<CounterEntity>(id).AskAsync(new WhereAmI());
+        Assert.NotEqual(victim.Address.ToString(), runner);
+        await cluster.WaitUntilStableAsync();
+    }
+}
