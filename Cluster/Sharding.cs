@@ -127,9 +127,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         {
             await SyncOnceAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            LogSyncFailed(_logger, ex);
+            LogSyncFailed(_logger, ex);   // storage slow or down: the sync loop keeps trying
         }
 
         Live.TryAdd(this, 0);
@@ -637,7 +637,11 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                     WakeRebalance();
                 }
             }
-            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
             {
                 // Fence: stop the entities before any lease can expire, or another runner could start
                 // the same entity while this one still runs it.
@@ -674,8 +678,13 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             {
                 await step().ConfigureAwait(false);
             }
-            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            catch (Exception ex)
             {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
                 LogSyncFailed(_logger, ex);
             }
 

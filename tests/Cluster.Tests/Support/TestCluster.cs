@@ -135,7 +135,9 @@ public sealed class TestCluster : IAsyncDisposable
                 return false;
             }
 
-            if ((Storage is InMemoryRunnerStorage memory && memory.LeaseOwner(id) != owner) || !live.Single(r => r.Address == owner).OwnedShards.Contains(id))
+            if ((Storage is InMemoryRunnerStorage memory && memory.LeaseOwner(id) != owner)
+                || live.SingleOrDefault(r => r.Address == owner) is not { } holder
+                || !holder.OwnedShards.Contains(id))
             {
                 return false;
             }

@@ -1,17 +1,24 @@
+using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Storage.Redis;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
 
-/// <summary>Three runners and a client-only node, each with its own socket transport, over real loopback sockets.</summary>
-public sealed class SocketClusterTests
+/// <summary>
+/// Three runners and a client-only node, each with its own socket transport (as separate processes would
+/// have), over real loopback sockets, coordinating through Redis RunnerStorage on Garnet.
+/// </summary>
+public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<GarnetFixture>
 {
     private static readonly string[] EntityIds = Enumerable.Range(1, 1000).Select(i => $"entity-{i}").ToArray();
 
     public static TheoryData<string> Kinds => new() { "tcp", "unix" };
 
-    private static Task<TestCluster> StartAsync(string kind) => TestCluster.StartAsync(3,
+    private Task<TestCluster> StartAsync(string kind, int runners = 3, Action<EntityDefinition<CounterEntity>>? entity = null) => TestCluster.StartAsync(runners,
+        entity: entity,
+        storage: new RedisRunnerStorage(garnet.Connection, $"c{Guid.NewGuid():N}", TimeSpan.FromSeconds(1.5)),
         transports: () => new SocketRunnerTransport(),
         addresses: _ => kind == "tcp" ? FreePort.Loopback() : FreePort.UnixSocket());
 
@@ -63,8 +70,7 @@ public sealed class SocketClusterTests
     [Fact]
     public async Task MailboxFullIsTypedAcrossTheSocket()
     {
-        await using var cluster = await TestCluster.StartAsync(1, entity: e => e.WithMailboxCapacity(1),
-            transports: () => new SocketRunnerTransport(), addresses: _ => FreePort.Loopback());
+        await using var cluster = await StartAsync("tcp", runners: 1, entity: e => e.WithMailboxCapacity(1));
         var counter = cluster.Client.GetEntity<CounterEntity>("full");
 
         var held = counter.AskAsync(new Hold("m"));

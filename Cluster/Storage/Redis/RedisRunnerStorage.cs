@@ -1,0 +1,91 @@
+using System.Text.Json;
+using StackExchange.Redis;
+using SocketRunnerAspire.Cluster.Errors;
+
+namespace SocketRunnerAspire.Cluster.Storage.Redis;
+
+/// <summary>
+/// RunnerStorage on Redis (or Garnet) through StackExchange.Redis. Keys live under the hash tag
+/// <c>{clusterName}</c>; each operation is one Lua script, so registration, leases and heartbeats change
+/// atomically; a lease is a key with a TTL of the lock expiration. Redis errors and timeouts surface as
+/// <see cref="PersistenceException"/>.
+/// </summary>
+public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan leaseDuration) : IRunnerStorage
+{
+    private readonly RedisRunnerStore _store = new(redis, clusterName, leaseDuration);
+
+    /// <inheritdoc />
+    public Task<long> RegisterAsync(RunnerInfo runner, bool healthy, CancellationToken cancellationToken) =>
+        Run(() => _store.RegisterAsync(runner.Address.ToString(), JsonSerializer.Serialize(new RunnerRecord(runner.Groups.ToArray(), runner.Weight)), healthy), cancellationToken);
+
+    /// <inheritdoc />
+    public Task UnregisterAsync(RunnerAddress address, CancellationToken cancellationToken) =>
+        Run(async () => { await _store.UnregisterAsync(address.ToString()).ConfigureAwait(false); return 0; }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<RegisteredRunner>> GetRunnersAsync(CancellationToken cancellationToken) => Run<IReadOnlyList<RegisteredRunner>>(async () =>
+    {
+        var runners = new List<RegisteredRunner>();
+        foreach (var (address, json, healthy) in await _store.GetRunnersAsync().ConfigureAwait(false))
+        {
+            // As Effect does, a runner whose record cannot be read is skipped rather than failing the whole list.
+            if (TryParse(address, json) is { } runner)
+            {
+                runners.Add(new RegisteredRunner(runner, healthy));
+            }
+        }
+
+        return runners;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task SetRunnerHealthAsync(RunnerAddress address, bool healthy, CancellationToken cancellationToken) =>
+        Run(async () => { await _store.SetHealthAsync(address.ToString(), healthy).ConfigureAwait(false); return 0; }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ShardId>> AcquireAsync(RunnerAddress address, IReadOnlyList<ShardId> shards, CancellationToken cancellationToken) =>
+        Run(async () => Parse(await _store.AcquireAsync(address.ToString(), Format(shards)).ConfigureAwait(false)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ShardId>> RefreshAsync(RunnerAddress address, IReadOnlyList<ShardId> shards, CancellationToken cancellationToken) =>
+        Run(async () => Parse(await _store.RefreshAsync(address.ToString(), Format(shards)).ConfigureAwait(false)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task ReleaseAsync(RunnerAddress address, ShardId shard, CancellationToken cancellationToken) =>
+        Run(async () => { await _store.ReleaseAsync(address.ToString(), shard.ToString()).ConfigureAwait(false); return 0; }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) =>
+        Run(async () => { await _store.ReleaseAllAsync(address.ToString()).ConfigureAwait(false); return 0; }, cancellationToken);
+
+    private static string[] Format(IReadOnlyList<ShardId> shards) => shards.Select(s => s.ToString()).ToArray();
+
+    private static IReadOnlyList<ShardId> Parse(IReadOnlyList<string> shards) => shards.Select(ShardId.Parse).ToArray();
+
+    private static RunnerInfo? TryParse(string address, string json)
+    {
+        try
+        {
+            var record = JsonSerializer.Deserialize<RunnerRecord>(json);
+            return record is null ? null : new RunnerInfo(RunnerAddress.Parse(address), record.Groups, record.Weight);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new PersistenceException($"Runner storage failed: {ex.Message}", ex);
+        }
+    }
+
+    private sealed record RunnerRecord(string[] Groups, double Weight);
+}

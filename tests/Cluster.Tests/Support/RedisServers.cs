@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Garnet;
+using StackExchange.Redis;
+
+namespace SocketRunnerAspire.Cluster.Tests.Support;
+
+/// <summary>A Redis-protocol server for tests: Garnet in process, or a real redis-server process when installed.</summary>
+public abstract class RedisServerFixture : IAsyncLifetime
+{
+    public int Port { get; } = FreePort.Next();
+
+    public IConnectionMultiplexer Connection { get; private set; } = null!;
+
+    public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
+
+    public async Task InitializeAsync()
+    {
+        await StartServerAsync();
+        Connection = await ConnectionMultiplexer.ConnectAsync(ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        await StopServerAsync();
+    }
+
+    protected abstract Task StartServerAsync();
+
+    protected abstract Task StopServerAsync();
+}
+
+/// <summary>Garnet (Microsoft's RESP server) hosted in the test process, Lua scripting on.</summary>
+public sealed class GarnetFixture : RedisServerFixture
+{
+    private GarnetServer? _server;
+
+    protected override Task StartServerAsync()
+    {
+        _server = new GarnetServer(["--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--lua", "--memory", "64m", "--index", "16m"]);
+        _server.Start();
+        return Task.CompletedTask;
+    }
+
+    protected override Task StopServerAsync()
+    {
+        _server?.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A redis-server process (tests using it are skipped where it is not installed).</summary>
+public sealed class RedisServerProcessFixture : RedisServerFixture
+{
+    private Process? _process;
+
+    public static string? Executable { get; } = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
+
+    protected override async Task StartServerAsync()
+    {
+        if (Executable is null)
+        {
+            return;
+        }
+
+        _process = Process.Start(new ProcessStartInfo(Executable, $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        });
+        await Eventually.True(() =>
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient("127.0.0.1", Port);
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(10), "redis-server accepts connections");
+    }
+
+    protected override async Task StopServerAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+    }
+}
