@@ -36,6 +36,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     private readonly ClusterSerializer _serializer;
     private readonly ILogger _logger;
     private readonly Dictionary<string, EntityManager> _managers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EntityRegistration> _entityTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ShardId, ShardState> _shards = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _syncWake = new(0);
@@ -66,6 +67,12 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         _serializer = serializer ?? ClusterSerializer.Default;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Sharding>();
         Address = options.RunnerAddress?.ToRunnerAddress();
+        entities = entities.ToArray();
+        foreach (var entity in entities)
+        {
+            _entityTypes[entity.Name] = entity;
+        }
+
         if (Address is { } address)
         {
             _self = new RunnerInfo(address, options.AssignedShardGroups.ToArray(), options.RunnerShardWeight);
@@ -107,6 +114,26 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         return new EntityRef<TEntity>(this,
             new EntityAddress(EntityNames.Of<TEntity>.Name, entityId, GetShardId(entityId, EntityNames.Of<TEntity>.ShardGroup)));
     }
+
+    /// <summary>
+    /// Where an entity lives: its shard (in the entity type's shard group when the type is registered here,
+    /// else the default group) and the runner the current assignment gives that shard to.
+    /// </summary>
+    public (ShardId Shard, RunnerAddress? Runner) Locate(string entityType, string entityId)
+    {
+        var group = _entityTypes.TryGetValue(entityType, out var registration) ? registration.ShardGroup : ShardId.DefaultGroup;
+        var shard = GetShardId(entityId, group);
+        return (shard, GetOwner(shard));
+    }
+
+    /// <summary>How many shards the current assignment gives each runner.</summary>
+    public IReadOnlyDictionary<RunnerAddress, int> AssignedShardCounts() =>
+        _assignment.GroupBy(a => a.Value).ToDictionary(g => g.Key, g => g.Count());
+
+    /// <summary>Registered in RunnerStorage and holding the lease of every shard assigned to it (runners); always false for clients.</summary>
+    public bool HoldsAssignedShards =>
+        Address is { } self && MachineId is not null && !_shuttingDown &&
+        _assignment.Where(a => a.Value == self).All(a => IsOwned(a.Key)) && _assignment.Count > 0;
 
     /// <summary>Live entity instances of <paramref name="entityType"/> on this runner (diagnostics).</summary>
     public int ActiveEntities(string entityType) => _managers.TryGetValue(entityType, out var manager) ? manager.Count : 0;

@@ -1,18 +1,24 @@
+using SocketRunnerAspire.Cluster;
+using SocketRunnerAspire.Runner.Entities;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 
-// Cluster storage (Redis protocol: Redis or Garnet). The component also registers a health check,
-// so /health reports Unhealthy while storage is unreachable.
-builder.AddRedisClient("storage");
+// Serves the runner protocol on Cluster:RunnerAddress, coordinates through the "storage" Redis
+// connection, and hosts the sample entities.
+builder.AddClusterRunner(CounterEntity.Register);
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-app.MapGet("/", (IConfiguration configuration) => Results.Ok(new
+app.MapGet("/", (Sharding sharding) => Results.Ok(new
 {
     service = "runner",
-    runnerPort = configuration["Cluster:RunnerAddress:Port"],
+    runner = sharding.Address?.ToString(),
+    runnerPort = sharding.Address?.Port,
+    machineId = sharding.MachineId,
+    shardsOwned = sharding.OwnedShards.Count,
 }));
 
 app.Run();

@@ -16,7 +16,7 @@ namespace Microsoft.Extensions.Hosting;
 public static class Extensions
 {
     /// <summary>Name of the cluster library's ActivitySource and Meter.</summary>
-    public const string ClusterTelemetryName = "SocketRunnerAspire.Cluster";
+    public const string ClusterTelemetryName = SocketRunnerAspire.Cluster.Observability.ClusterDiagnostics.Name;
 
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";

@@ -18,20 +18,50 @@ public sealed class LocalClusterTests(LocalClusterFixture cluster) : IClassFixtu
     }
 
     [Fact]
-    public async Task ClientAppAnswersAndSeesEveryRunnerThroughServiceDiscovery()
+    public async Task ClientAppSeesEveryRunnerInStorage()
     {
         using var http = cluster.App.CreateHttpClient("clientapp");
 
         var health = await http.GetAsync("/health", Timeout);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
 
-        using var root = JsonDocument.Parse(await http.GetStringAsync("/", Timeout));
-        var runners = root.RootElement.GetProperty("runners").EnumerateArray().ToArray();
-        Assert.Equal(LocalClusterFixture.RunnerCount, runners.Length);
-        foreach (var runner in runners)
+        string[] runners = [];
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (runners.Length < LocalClusterFixture.RunnerCount && DateTime.UtcNow < deadline)
         {
-            Assert.StartsWith("tcp://", runner.GetProperty("endpoint").GetString());
+            using var root = JsonDocument.Parse(await http.GetStringAsync("/", Timeout));
+            runners = root.RootElement.GetProperty("runners").EnumerateArray().Select(r => r.GetString()!).ToArray();
+            await Task.Delay(250);
         }
+
+        Assert.Equal(LocalClusterFixture.RunnerCount, runners.Length);
+        Assert.All(runners, runner => Assert.StartsWith("localhost:", runner));
+    }
+
+    [Fact]
+    public async Task CountersAreAnsweredByTheirOwnersAcrossMoreThanOneRunner()
+    {
+        using var http = cluster.App.CreateHttpClient("clientapp");
+        var answeredBy = new Dictionary<string, string>();
+
+        for (var i = 0; i < 100; i++)
+        {
+            var id = $"e2e-{i}";
+            var response = await http.PostAsync($"/counters/{id}/increment", null, Timeout);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>(Timeout);
+            Assert.Equal(1, body.GetProperty("value").GetInt64());
+            answeredBy[id] = body.GetProperty("runner").GetString()!;
+
+            var located = await http.GetFromJsonAsync<JsonElement>($"/cluster/locate/Counter/{id}", Timeout);
+            Assert.Equal(answeredBy[id], located.GetProperty("runner").GetString());
+        }
+
+        Assert.True(answeredBy.Values.Distinct().Count() > 1, $"only {string.Join(", ", answeredBy.Values.Distinct())} answered");
+
+        var runners = await http.GetFromJsonAsync<JsonElement>("/cluster/runners", Timeout);
+        Assert.Equal(300, runners.EnumerateArray().Sum(r => r.GetProperty("shards").GetInt32()));
+        Assert.All(runners.EnumerateArray(), r => Assert.True(r.GetProperty("healthy").GetBoolean()));
     }
 
     [Theory]
@@ -47,19 +77,19 @@ public sealed class LocalClusterTests(LocalClusterFixture cluster) : IClassFixtu
         Assert.Equal("Healthy", await health.Content.ReadAsStringAsync(Timeout));
 
         var info = await http.GetFromJsonAsync<JsonElement>("/", Timeout);
-        Assert.True(int.TryParse(info.GetProperty("runnerPort").GetString(), out var port) && port > 0,
-            $"{runner} did not receive its runner TCP port: {info}");
+        Assert.True(info.GetProperty("runnerPort").GetInt32() > 0, $"{runner} did not receive its runner TCP port: {info}");
+        Assert.True(info.GetProperty("machineId").GetInt64() > 0, $"{runner} is not registered: {info}");
     }
 
     [Fact]
     public async Task RunnersServeOnDistinctPorts()
     {
-        var ports = new List<string?>();
+        var ports = new List<int>();
         for (var i = 1; i <= LocalClusterFixture.RunnerCount; i++)
         {
             using var http = cluster.App.CreateHttpClient($"runner-{i}", "http");
             var info = await http.GetFromJsonAsync<JsonElement>("/", Timeout);
-            ports.Add(info.GetProperty("runnerPort").GetString());
+            ports.Add(info.GetProperty("runnerPort").GetInt32());
         }
 
         Assert.Equal(ports.Count, ports.Distinct().Count());
