@@ -6,34 +6,20 @@ namespace SocketRunnerAspire.AppHost.Tests;
 public sealed class ContainerRuntimeProbeTests
 {
     [Fact]
-    public void MissingRuntimeCliMeansNoContainerRuntime()
-    {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["ASPIRE_CONTAINER_RUNTIME"] = "no-such-container-runtime" })
-            .Build();
-
-        Assert.Null(ContainerRuntimeProbe.Find(configuration));
-    }
+    public void MissingRuntimeCliMeansNoContainerRuntime() =>
+        Assert.Null(ContainerRuntimeProbe.Find(WithRuntime("no-such-container-runtime")));
 
     [Fact]
-    public void RuntimeWhoseInfoFailsMeansNoContainerRuntime()
-    {
+    public void RuntimeWhoseInfoFailsMeansNoContainerRuntime() =>
         // `false info ...` exits 1 like `docker info` does when the CLI exists but no engine answers.
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["ASPIRE_CONTAINER_RUNTIME"] = "false" })
-            .Build();
-
-        Assert.Null(ContainerRuntimeProbe.Find(configuration));
-    }
+        Assert.Null(ContainerRuntimeProbe.Find(WithRuntime("false")));
 
     [Fact]
-    public void RuntimeWhoseInfoPrintsAVersionIsHealthy()
-    {
+    public void RuntimeWhoseInfoPrintsAVersionIsHealthy() =>
         // `echo info --format ...` exits 0 and prints a line, like a healthy engine.
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["ASPIRE_CONTAINER_RUNTIME"] = "echo" })
-            .Build();
+        Assert.Equal("echo", ContainerRuntimeProbe.Find(WithRuntime("echo")));
 
-        Assert.Equal("echo", ContainerRuntimeProbe.Find(configuration));
-    }
+    private static IConfiguration WithRuntime(string runtime) => new ConfigurationBuilder()
+        .AddInMemoryCollection(new Dictionary<string, string?> { ["ASPIRE_CONTAINER_RUNTIME"] = runtime })
+        .Build();
 }
