@@ -167,6 +167,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 Loop(SyncOnceAsync, _syncWake, _options.RefreshAssignmentsInterval),
                 Loop(RebalanceOnceAsync, _rebalanceWake, Min(TimeSpan.FromSeconds(1), _options.RefreshAssignmentsInterval)),
                 RefreshLeasesLoopAsync(),
+                Loop(CheckRunnerHealthOnceAsync, new SemaphoreSlim(0), _options.RunnerHealthCheckInterval),
             ];
         WakeRebalance();
     }
@@ -559,6 +560,59 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runner health by ping (Effect's RunnerHealth.layerPing, run by one runner: the owner of shard
+    /// <c>default:1</c>). A runner that answers no ping is marked unhealthy, which drops it from everyone's
+    /// ring; one that answers again is marked healthy. Never leaves fewer than one healthy runner.
+    /// </summary>
+    private async Task CheckRunnerHealthOnceAsync()
+    {
+        if (_self is null || _shuttingDown || !IsOwned(new ShardId(_options.AvailableShardGroups[0], 1)))
+        {
+            return;
+        }
+
+        var runners = _runners.Where(r => r.Runner.Address != _self.Address).ToArray();
+        var alive = await Task.WhenAll(runners.Select(r => IsAliveAsync(r.Runner.Address))).ConfigureAwait(false);
+        var healthyCount = _runners.Count(r => r.Healthy);
+        for (var i = 0; i < runners.Length; i++)
+        {
+            var (runner, healthy) = (runners[i].Runner.Address, runners[i].Healthy);
+            if (alive[i] != healthy && (alive[i] || healthyCount > 1))
+            {
+                healthyCount += alive[i] ? 1 : -1;
+                LogRunnerHealth(_logger, runner.ToString(), alive[i]);
+                await IgnoreStorageErrors(ct => _storage.SetRunnerHealthAsync(runner, alive[i], ct)).ConfigureAwait(false);
+                WakeSync();
+            }
+        }
+    }
+
+    private async Task<bool> IsAliveAsync(RunnerAddress runner)
+    {
+        const int attempts = 5;
+        for (var attempt = 1; attempt <= attempts && !_stopping.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                timeout.CancelAfter(_options.PingTimeout);
+                await _transport.PingAsync(runner, timeout.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception) when (attempt < attempts)
+            {
+                await Task.Delay(_options.PingRetryInterval, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                _transport.OnRunnerUnavailable(runner);
+            }
+        }
+
+        return false;
+    }
+
     private Dictionary<ShardId, RunnerAddress> ComputeAssignment(IReadOnlyList<RunnerInfo> healthy)
     {
         var assignment = new Dictionary<ShardId, RunnerAddress>();
@@ -771,6 +825,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
+
     private sealed class ShardState
     {
         public volatile bool Owned;
@@ -782,6 +837,11 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
         public object? GetService(Type serviceType) => null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Runner {Address} is now marked {Healthy} (ping)")]
+    private static partial void LogRunnerHealthCore(ILogger logger, string address, string healthy);
+
+    private static void LogRunnerHealth(ILogger logger, string address, bool healthy) => LogRunnerHealthCore(logger, address, healthy ? "healthy" : "unhealthy");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner {Address} registered with machine id {MachineId}")]
     private static partial void LogRegistered(ILogger logger, string address, long machineId);

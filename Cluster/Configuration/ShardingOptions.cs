@@ -75,6 +75,12 @@ public sealed class ShardingOptions
     /// <summary>Serialize messages even for local delivery, so serialization bugs show in one process. Default true.</summary>
     public bool SimulateRemoteSerialization { get; set; } = true;
 
+    /// <summary>A health ping must answer within this (Effect's RunnerHealth: 10 s; not configurable there either).</summary>
+    internal TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Pause between the five health ping attempts (Effect: 500 ms).</summary>
+    internal TimeSpan PingRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>True when no runner address is configured.</summary>
     public bool IsClientOnly => RunnerAddress is null;
 }

@@ -132,4 +132,29 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
         Assert.NotEqual(victim.Address.ToString(), runner);
         await cluster.WaitUntilStableAsync();
     }
+
+    [Fact]
+    public async Task ARunnerThatStopsAnsweringPingsIsMarkedUnhealthyAndLeavesTheRing()
+    {
+        await using var cluster = await TestCluster.StartAsync(3,
+            tweak: o =>
+            {
+                o.ShardLockExpiration = TimeSpan.FromSeconds(30);   // its registration and leases outlive the test
+                o.RunnerHealthCheckInterval = TimeSpan.FromMilliseconds(200);
+                o.PingTimeout = TimeSpan.FromMilliseconds(300);
+                o.PingRetryInterval = TimeSpan.FromMilliseconds(50);
+            },
+            storage: new RedisRunnerStorage(garnet.Connection, $"c{Guid.NewGuid():N}", TimeSpan.FromSeconds(30)),
+            transports: () => new SocketRunnerTransport(),
+            addresses: _ => FreePort.Loopback());
+        var silent = cluster.Runners.First(r => !r.OwnedShards.Contains(new ShardId("default", 1)));
+
+        await cluster.CrashRunnerAsync(silent);   // stops answering; still registered with a live heartbeat window
+
+        await Eventually.True(() => cluster.Client.Runners.Any(r => r.Runner.Address == silent.Address && !r.Healthy),
+            TimeSpan.FromSeconds(15), "the silent runner is marked unhealthy");
+        await Eventually.True(() => Enumerable.Range(1, 300).All(i => cluster.Client.GetOwner(new ShardId("default", i)) != silent.Address),
+            TimeSpan.FromSeconds(15), "the silent runner drops out of the ring");
+        Assert.Equal(2, cluster.Runners.Count(r => r.Runners.Count(x => x.Healthy) == 2));
+    }
 }
