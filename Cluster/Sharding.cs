@@ -434,21 +434,20 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     /// <inheritdoc />
     public async Task<ReadOnlyMemory<byte>> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
     {
-        var (manager, rpc, work, _) = Receive(envelope, expectStream: false, cancellationToken);
+        var (rpc, work) = Receive(envelope, expectStream: false, cancellationToken);
         if (rpc.Kind == RpcKind.Tell)
         {
             return ReadOnlyMemory<byte>.Empty;
         }
 
         var reply = await work.Reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _ = manager;
         return rpc.SerializeReply(_serializer, reply);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> HandleStreamAsync(ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (_, rpc, work, _) = Receive(envelope, expectStream: true, cancellationToken);
+        var (rpc, work) = Receive(envelope, expectStream: true, cancellationToken);
         await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return rpc.SerializeReply(_serializer, item);
@@ -459,7 +458,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     public Task HandleNotifyAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken) =>
         throw new PersistenceException("Persisted messages are not supported by this runner yet (no MessageStorage configured).");
 
-    private (EntityManager Manager, RpcBinding Rpc, EntityWork Work, Envelope Envelope) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
+    private (RpcBinding Rpc, EntityWork Work) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
     {
         var envelope = EnvelopeCodec.Decode(bytes);
         var address = envelope.Address;
@@ -478,7 +477,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         var parent = ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out var context) ? context : default;
         var work = new EntityWork(rpc, message, parent, cancellationToken);
         DeliverToOwnedShard(manager, address, work);
-        return (manager, rpc, work, envelope);
+        return (rpc, work);
     }
 
     private static RpcBinding ResolveRpc(EntityManager manager, string tag, RpcKind kind)
