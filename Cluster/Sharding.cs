@@ -248,7 +248,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         var tag = EntityNames.RpcTag(request.GetType());
         using var activity = StartSendActivity(address, tag);
         var started = Stopwatch.GetTimestamp();
-        var deadline = started + (long)(_options.SendTimeout.TotalSeconds * Stopwatch.Frequency);
+        var deadline = SendDeadline();
         byte[]? envelope = null;
         Exception? last = null;
         try
@@ -291,7 +291,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                     last ??= new EntityNotAssignedToRunnerException(address);
                 }
 
-                if (Stopwatch.GetTimestamp() + (long)(_options.SendRetryInterval.TotalSeconds * Stopwatch.Frequency) > deadline)
+                if (NoTimeForAnotherTry(deadline))
                 {
                     throw last;
                 }
@@ -315,7 +315,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     {
         var tag = EntityNames.RpcTag(request.GetType());
         using var activity = StartSendActivity(address, tag);
-        var deadline = Stopwatch.GetTimestamp() + (long)(_options.SendTimeout.TotalSeconds * Stopwatch.Frequency);
+        var deadline = SendDeadline();
         while (true)
         {
             // Find the owner; once the first item arrives the stream is not retried.
@@ -341,7 +341,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                     await items.DisposeAsync().ConfigureAwait(false);
                 }
 
-                if (Stopwatch.GetTimestamp() + (long)(_options.SendRetryInterval.TotalSeconds * Stopwatch.Frequency) > deadline)
+                if (NoTimeForAnotherTry(deadline))
                 {
                     throw retriable;
                 }
@@ -368,7 +368,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         if (_managers.TryGetValue(address.EntityType, out var manager) && IsOwned(address.ShardId))
         {
             var rpc = ResolveRpc(manager, tag, RpcKind.Stream);
-            var message = _options.SimulateRemoteSerialization ? rpc.DeserializeRequest(_serializer, _serializer.SerializeObject(request)) : request;
+            var message = LocalMessage(rpc, request);
             var work = new EntityWork(rpc, message, Activity.Current?.Context ?? default, cancellationToken);
             DeliverToOwnedShard(manager, address, work);
             await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -394,7 +394,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     private async Task<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
     {
         var rpc = ResolveRpc(manager, tag, kind);
-        var message = _options.SimulateRemoteSerialization ? rpc.DeserializeRequest(_serializer, _serializer.SerializeObject(request)) : request;
+        var message = LocalMessage(rpc, request);
         var work = new EntityWork(rpc, message, Activity.Current?.Context ?? default, cancellationToken);
         DeliverToOwnedShard(manager, address, work);
         if (kind == RpcKind.Tell)
@@ -407,6 +407,15 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             ? _serializer.Deserialize<TReply>(rpc.SerializeReply(_serializer, reply))
             : (TReply)reply!;
     }
+
+    /// <summary>The message a local entity receives: a serialization round-trip of it when simulating a remote send.</summary>
+    private object LocalMessage(RpcBinding rpc, object request) =>
+        _options.SimulateRemoteSerialization ? rpc.DeserializeRequest(_serializer, _serializer.SerializeObject(request)) : request;
+
+    private long SendDeadline() => Stopwatch.GetTimestamp() + (long)(_options.SendTimeout.TotalSeconds * Stopwatch.Frequency);
+
+    private bool NoTimeForAnotherTry(long deadline) =>
+        Stopwatch.GetTimestamp() + (long)(_options.SendRetryInterval.TotalSeconds * Stopwatch.Frequency) > deadline;
 
     private byte[] EncodeEnvelope(EntityAddress address, string tag, RpcKind kind, byte[] payload)
     {
