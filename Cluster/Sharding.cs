@@ -38,6 +38,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     private readonly Dictionary<string, EntityManager> _managers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EntityRegistration> _entityTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ShardId, ShardState> _shards = new();
+    private readonly ConcurrentDictionary<ShardId, byte> _unreleased = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _syncWake = new(0);
     private readonly SemaphoreSlim _rebalanceWake = new(0);
@@ -663,9 +664,30 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             await Task.WhenAll(leaving.Select(async shard =>
             {
                 await StopShardEntitiesAsync(shard).ConfigureAwait(false);
-                await IgnoreStorageErrors(ct => _storage.ReleaseAsync(_self.Address, shard, ct)).ConfigureAwait(false);
+                _unreleased.TryAdd(shard, 0);
             })).ConfigureAwait(false);
             LogReleased(_logger, leaving.Length);
+        }
+
+        // Release leases of shards we stopped hosting; a failed release is retried on the next pass (as
+        // Effect retries it until it succeeds) instead of leaving the new owner waiting for the expiry.
+        await Task.WhenAll(_unreleased.Keys.Where(shard => !mine.Contains(shard)).Select(async shard =>
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                timeout.CancelAfter(_options.StorageTimeout);
+                await _storage.ReleaseAsync(_self.Address, shard, timeout.Token).ConfigureAwait(false);
+                _unreleased.TryRemove(shard, out _);
+            }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            {
+                LogStorageIgnored(_logger, ex);
+            }
+        })).ConfigureAwait(false);
+        foreach (var shard in _unreleased.Keys.Where(mine.Contains))
+        {
+            _unreleased.TryRemove(shard, out _);   // assigned back to us: the lease is ours to keep
         }
 
         var wanted = mine.Where(shard => !IsOwned(shard)).OrderBy(s => s.Group, StringComparer.Ordinal).ThenBy(s => s.Id).ToArray();
@@ -687,6 +709,13 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 {
                     state.Owned = !_shuttingDown;
                 }
+            }
+            else
+            {
+                // The assignment moved while we were acquiring: give the lease back on the next pass
+                // rather than make the new owner wait for it to expire.
+                _unreleased.TryAdd(shard, 0);
+                WakeRebalance();
             }
         }
 

@@ -140,9 +140,9 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
             tweak: o =>
             {
                 o.ShardLockExpiration = TimeSpan.FromSeconds(30);   // its registration and leases outlive the test
-                o.RunnerHealthCheckInterval = TimeSpan.FromMilliseconds(200);
-                o.PingTimeout = TimeSpan.FromMilliseconds(300);
-                o.PingRetryInterval = TimeSpan.FromMilliseconds(50);
+                o.RunnerHealthCheckInterval = TimeSpan.FromMilliseconds(250);
+                o.PingTimeout = TimeSpan.FromSeconds(3);           // generous: a busy test machine must not look dead
+                o.PingRetryInterval = TimeSpan.FromMilliseconds(100); // a stopped runner refuses at once, so it is found fast
             },
             storage: new RedisRunnerStorage(garnet.Connection, $"c{Guid.NewGuid():N}", TimeSpan.FromSeconds(30)),
             transports: () => new SocketRunnerTransport(),
@@ -155,6 +155,7 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
             TimeSpan.FromSeconds(15), "the silent runner is marked unhealthy");
         await Eventually.True(() => Enumerable.Range(1, 300).All(i => cluster.Client.GetOwner(new ShardId("default", i)) != silent.Address),
             TimeSpan.FromSeconds(15), "the silent runner drops out of the ring");
-        Assert.Equal(2, cluster.Runners.Count(r => r.Runners.Count(x => x.Healthy) == 2));
+        await Eventually.True(() => cluster.Runners.All(r => r.Runners.Count(x => x.Healthy) == 2),
+            TimeSpan.FromSeconds(15), "every live runner sees two healthy runners");
     }
 }
