@@ -282,8 +282,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                     }
                     catch (RunnerUnavailableException ex)
                     {
+                        // The transport already reconnects (with back-off) on the next call; dropping its
+                        // connection state here would reset that back-off on every retry.
                         last = ex;
-                        _transport.OnRunnerUnavailable(owner);
                         WakeSync();
                     }
                 }
