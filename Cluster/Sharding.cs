@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Ids;
+using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Placement;
 using SocketRunnerAspire.Cluster.Serialization;
@@ -34,6 +36,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     private readonly IRunnerStorage _storage;
     private readonly IRunnerTransport _transport;
     private readonly ClusterSerializer _serializer;
+    private readonly IMessageStorage? _messages;
+    private readonly ReplyPoller? _replyPoller;
+    private SnowflakeGenerator _ids = new(Random.Shared.Next(1024));
     private readonly ILogger _logger;
     private readonly Dictionary<string, EntityManager> _managers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EntityRegistration> _entityTypes = new(StringComparer.Ordinal);
@@ -60,13 +65,19 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         IEnumerable<EntityRegistration> entities,
         ILoggerFactory? loggerFactory = null,
         IServiceProvider? services = null,
-        ClusterSerializer? serializer = null)
+        ClusterSerializer? serializer = null,
+        IMessageStorage? messageStorage = null)
     {
         _options = options;
         _storage = storage;
         _transport = transport;
         _serializer = serializer ?? ClusterSerializer.Default;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Sharding>();
+        _messages = messageStorage;
+        if (messageStorage is not null)
+        {
+            _replyPoller = new ReplyPoller(messageStorage, options.EntityReplyPollInterval, options.StorageTimeout, _logger);
+        }
         Address = options.RunnerAddress?.ToRunnerAddress();
         entities = entities.ToArray();
         foreach (var entity in entities)
@@ -169,6 +180,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 Loop(RebalanceOnceAsync, _rebalanceWake, Min(TimeSpan.FromSeconds(1), _options.RefreshAssignmentsInterval)),
                 RefreshLeasesLoopAsync(),
                 Loop(CheckRunnerHealthOnceAsync, new SemaphoreSlim(0), _options.RunnerHealthCheckInterval),
+                .. _messages is null ? Array.Empty<Task>() : [Loop(ReadStorageOnceAsync, _storageWake, _options.EntityMessagePollInterval)],
             ];
         WakeRebalance();
     }
@@ -222,6 +234,8 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             }
         }
 
+        // A killed process finishes nothing: queued messages are dropped and running handlers interrupted.
+        await Task.WhenAll(_managers.Values.Select(manager => manager.StopAllAsync(TimeSpan.Zero))).ConfigureAwait(false);
         foreach (var manager in _managers.Values)
         {
             await manager.DisposeAsync().ConfigureAwait(false);
@@ -239,6 +253,11 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             await manager.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_replyPoller is not null)
+        {
+            await _replyPoller.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stopping.Dispose();
     }
 
@@ -246,7 +265,8 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
     internal async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
     {
-        var tag = EntityNames.RpcTag(request.GetType());
+        var traits = MessageTraits.Of(request.GetType());
+        var tag = traits.Tag;
         using var activity = StartSendActivity(address, tag);
         var started = Stopwatch.GetTimestamp();
         var deadline = SendDeadline();
@@ -254,6 +274,11 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         Exception? last = null;
         try
         {
+            if (traits.Persisted)
+            {
+                return await SendPersistedAsync<TReply>(address, kind, traits, request, cancellationToken).ConfigureAwait(false);
+            }
+
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -315,8 +340,19 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
     internal async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var tag = EntityNames.RpcTag(request.GetType());
+        var traits = MessageTraits.Of(request.GetType());
+        var tag = traits.Tag;
         using var activity = StartSendActivity(address, tag);
+        if (traits.Persisted)
+        {
+            await foreach (var item in StreamPersistedAsync<TItem>(address, traits, request, cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+
+            yield break;
+        }
+
         var deadline = SendDeadline();
         while (true)
         {
@@ -445,6 +481,12 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     /// <inheritdoc />
     public async Task<ReadOnlyMemory<byte>> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
     {
+        if (persisted)
+        {
+            RequirePersistence();
+            return await HandlePersistedRequestAsync(EnvelopeCodec.Decode(envelope), cancellationToken).ConfigureAwait(false);
+        }
+
         var (rpc, work) = Receive(envelope, expectStream: false, cancellationToken);
         if (rpc.Kind == RpcKind.Tell)
         {
@@ -458,16 +500,23 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> HandleStreamAsync(ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (persisted)
+        {
+            RequirePersistence();
+            await foreach (var chunk in HandlePersistedStreamAsync(EnvelopeCodec.Decode(envelope), cancellationToken).ConfigureAwait(false))
+            {
+                yield return chunk;
+            }
+
+            yield break;
+        }
+
         var (rpc, work) = Receive(envelope, expectStream: true, cancellationToken);
         await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return rpc.SerializeReply(_serializer, item);
         }
     }
-
-    /// <inheritdoc />
-    public Task HandleNotifyAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken) =>
-        throw new PersistenceException("Persisted messages are not supported by this runner yet (no MessageStorage configured).");
 
     private (RpcBinding Rpc, EntityWork Work) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
     {
@@ -534,6 +583,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         if (_self is not null && !_shuttingDown && !_registered)
         {
             MachineId = await _storage.RegisterAsync(_self, healthy: true, ct).ConfigureAwait(false);
+            _ids = new SnowflakeGenerator(MachineId.Value);
             _registered = true;
             LogRegistered(_logger, _self.Address.ToString(), MachineId.Value);
         }
@@ -710,6 +760,12 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 {
                     state.Owned = !_shuttingDown;
                 }
+
+                if (_messages is not null)
+                {
+                    // Persisted messages the previous owner had read are leased to it; end those leases first.
+                    _needsReset.TryAdd(shard, 0);
+                }
             }
             else
             {
@@ -723,6 +779,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         if (acquired.Count > 0)
         {
             LogAcquired(_logger, acquired.Count, wanted.Length);
+            WakeStorageLoop();
         }
     }
 

@@ -64,6 +64,11 @@ public static class ClusterExtensions
             var options = sp.GetRequiredService<IOptions<ShardingOptions>>().Value;
             return new RedisRunnerStorage(sp.GetRequiredService<IConnectionMultiplexer>(), options.Name, options.ShardLockExpiration);
         });
+        builder.Services.AddSingleton<IMessageStorage>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShardingOptions>>().Value;
+            return new RedisMessageStorage(sp.GetRequiredService<IConnectionMultiplexer>(), options.Name, options.MessageRetention);
+        });
         builder.Services.AddSingleton<IRunnerTransport>(sp =>
             new SocketRunnerTransport(sp.GetRequiredService<IOptions<RunnerSocketOptions>>().Value, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddCluster(builder.Configuration, configure);

@@ -66,6 +66,15 @@ public sealed class ShardingOptions
     /// <summary>How long a send keeps retrying before it fails with a typed error. Default 30 s. Addition (Effect retries without limit).</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a sender waits for the reply of a persisted message (it survives runner deaths and shard moves,
+    /// so it may take longer than <see cref="SendTimeout"/>). Default 5 min. Addition (Effect waits without limit).
+    /// </summary>
+    public TimeSpan PersistedReplyTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long completed persisted messages (and so their primary keys) are kept; zero keeps them forever. Default 1 day. Addition.</summary>
+    public TimeSpan MessageRetention { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Timeout of every RunnerStorage call. Default 5 s (Effect's storage sync timeout). Addition.</summary>
     public TimeSpan StorageTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

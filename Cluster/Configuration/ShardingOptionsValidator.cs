@@ -60,6 +60,7 @@ public sealed class ShardingOptionsValidator : IValidateOptions<ShardingOptions>
         Positive(options.RefreshAssignmentsInterval, nameof(options.RefreshAssignmentsInterval));
         Positive(options.SendRetryInterval, nameof(options.SendRetryInterval));
         Positive(options.SendTimeout, nameof(options.SendTimeout));
+        Positive(options.PersistedReplyTimeout, nameof(options.PersistedReplyTimeout));
         Positive(options.StorageTimeout, nameof(options.StorageTimeout));
         Positive(options.RunnerHealthCheckInterval, nameof(options.RunnerHealthCheckInterval));
 

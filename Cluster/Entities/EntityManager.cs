@@ -72,14 +72,17 @@ internal sealed class EntityManager : IAsyncDisposable
     /// <summary>Stops every instance on <paramref name="shard"/>, gracefully within the termination timeout.</summary>
     public Task StopShardAsync(ShardId shard) => StopWhereAsync(instance => instance.Address.ShardId == shard);
 
-    private Task StopWhereAsync(Func<EntityInstance, bool> predicate)
+    /// <summary>Stops every instance, allowing each <paramref name="timeout"/> before it is interrupted.</summary>
+    public Task StopAllAsync(TimeSpan timeout) => StopWhereAsync(_ => true, timeout);
+
+    private Task StopWhereAsync(Func<EntityInstance, bool> predicate, TimeSpan? timeout = null)
     {
         var stops = new List<Task>();
         foreach (var (id, lazy) in _instances)
         {
             if (lazy.IsValueCreated && predicate(lazy.Value) && _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
             {
-                stops.Add(lazy.Value.StopAsync(_terminationTimeout));
+                stops.Add(lazy.Value.StopAsync(timeout ?? _terminationTimeout));
             }
         }
 

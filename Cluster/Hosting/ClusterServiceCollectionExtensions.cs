@@ -19,8 +19,8 @@ public static class ClusterServiceCollectionExtensions
     /// Adds <see cref="Sharding"/> (started and stopped with the host), <see cref="ShardingOptions"/> bound
     /// from the <c>Cluster</c> section and validated at start, and the entity types from <paramref name="configure"/>.
     /// A runner when <c>Cluster:RunnerAddress</c> is set, client-only otherwise. Storage and transport default
-    /// to the in-memory ones (one process); register <see cref="IRunnerStorage"/> / <see cref="IRunnerTransport"/>
-    /// to replace them.
+    /// to the in-memory ones (one process); register <see cref="IRunnerStorage"/>, <see cref="IMessageStorage"/> and
+    /// <see cref="IRunnerTransport"/> to replace them.
     /// </summary>
     public static IServiceCollection AddCluster(this IServiceCollection services, IConfiguration configuration, Action<ClusterBuilder>? configure = null)
     {
@@ -31,13 +31,15 @@ public static class ClusterServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardingOptions>, ShardingOptionsValidator>());
         services.TryAddSingleton<IRunnerStorage>(sp => new InMemoryRunnerStorage(sp.GetRequiredService<IOptions<ShardingOptions>>().Value.ShardLockExpiration));
         services.TryAddSingleton<IRunnerTransport, InMemoryRunnerTransport>();
+        services.TryAddSingleton<IMessageStorage, InMemoryMessageStorage>();
         services.AddSingleton(sp => new Sharding(
             sp.GetRequiredService<IOptions<ShardingOptions>>().Value,
             sp.GetRequiredService<IRunnerStorage>(),
             sp.GetRequiredService<IRunnerTransport>(),
             builder.Entities,
             sp.GetRequiredService<ILoggerFactory>(),
-            sp));
+            sp,
+            messageStorage: sp.GetRequiredService<IMessageStorage>()));
         services.AddHostedService<ShardingHostedService>();
         return services;
     }

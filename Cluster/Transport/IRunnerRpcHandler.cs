@@ -11,4 +11,7 @@ public interface IRunnerRpcHandler
 
     /// <summary>Notify RPC.</summary>
     Task HandleNotifyAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken);
+
+    /// <summary>Envelope RPC (ack chunk / interrupt of a persisted request).</summary>
+    Task HandleEnvelopeAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken);
 }

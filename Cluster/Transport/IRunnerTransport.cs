@@ -16,6 +16,9 @@ public interface IRunnerTransport
     /// <summary>Notify RPC: a persisted message is waiting in storage.</summary>
     Task NotifyAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken);
 
+    /// <summary>Envelope RPC: a stream chunk acknowledgement or an interrupt for a persisted request.</summary>
+    Task SendEnvelopeAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken);
+
     /// <summary>Ping RPC: completes when the runner answers.</summary>
     Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken);
 

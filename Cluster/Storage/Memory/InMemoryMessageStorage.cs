@@ -1,43 +1,56 @@
 namespace SocketRunnerAspire.Cluster.Storage.Memory;
 
-/// <summary>MessageStorage in process memory, with the semantics the Redis implementation must match.</summary>
-public sealed class InMemoryMessageStorage : IMessageStorage
+/// <summary>MessageStorage in process memory (one process, tests), with the semantics of the Redis implementation.</summary>
+public sealed class InMemoryMessageStorage(TimeProvider? time = null) : IMessageStorage
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, Entry> _requests = [];
-    private readonly Dictionary<(string EntityType, string EntityId, string Key), long> _primaryKeys = [];
+    private readonly Dictionary<string, long> _primaryKeys = new(StringComparer.Ordinal);
+    private long _order;
 
     /// <inheritdoc />
     public Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (request.PrimaryKey is { } key)
+            if (request.StorageKey is { } key)
             {
-                var primaryKey = (request.Address.EntityType, request.Address.EntityId, key);
-                if (_primaryKeys.TryGetValue(primaryKey, out var originalId))
+                if (_primaryKeys.TryGetValue(key, out var originalId))
                 {
-                    var last = _requests[originalId].Replies.LastOrDefault();
-                    return Task.FromResult<SaveRequestResult>(new SaveRequestResult.Duplicate(originalId, last));
+                    var replies = _requests[originalId].Replies;
+                    return Task.FromResult<SaveRequestResult>(new SaveRequestResult.Duplicate(originalId, replies.Count > 0 ? replies[^1] : null));
                 }
 
-                _primaryKeys[primaryKey] = request.Id;
+                _primaryKeys[key] = request.Id;
             }
 
-            _requests[request.Id] = new Entry(request);
-            return Task.FromResult<SaveRequestResult>(new SaveRequestResult.Saved());
+            if (!_requests.TryAdd(request.Id, new Entry(request, ++_order)))
+            {
+                throw new Errors.PersistenceException($"A request with id {request.Id} is already stored.");
+            }
+
+            return Task.FromResult<SaveRequestResult>(SaveRequestResult.Saved.Instance);
         }
     }
 
     /// <inheritdoc />
-    public Task SaveReplyAsync(PersistedReply reply, CancellationToken cancellationToken)
+    public Task SaveEnvelopeAsync(PersistedEnvelope envelope, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (_requests.TryGetValue(reply.RequestId, out var entry) && !entry.Completed)
+            if (_requests.TryGetValue(envelope.RequestId, out var entry) && !entry.Completed)
             {
-                entry.Replies.Add(reply);
-                entry.Completed = reply.IsFinal;
+                switch (envelope)
+                {
+                    case PersistedEnvelope.AckChunk ack:
+                        entry.Acked = Math.Max(entry.Acked, ack.Sequence);
+                        break;
+                    case PersistedEnvelope.Interrupt:
+                        entry.Interrupted = true;
+                        entry.LeasedUntil = null;
+                        break;
+                }
             }
         }
 
@@ -45,47 +58,73 @@ public sealed class InMemoryMessageStorage : IMessageStorage
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PersistedReply>> RepliesForAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken)
+    public Task<bool> SaveReplyAsync(PersistedReply reply, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            IReadOnlyList<PersistedReply> replies = requestIds
-                .Where(_requests.ContainsKey)
-                .SelectMany(id => _requests[id].Replies)
-                .OrderBy(r => r.RequestId).ThenBy(r => r.Sequence)
-                .ToArray();
-            return Task.FromResult(replies);
+            if (!_requests.TryGetValue(reply.RequestId, out var entry) || entry.Completed
+                || (!reply.IsFinal && reply.Sequence != entry.Replies.Count))
+            {
+                return Task.FromResult(false);
+            }
+
+            entry.Replies.Add(reply);
+            entry.Completed = reply.IsFinal;
+            return Task.FromResult(true);
         }
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PersistedRequest>> UnprocessedMessagesAsync(IReadOnlyCollection<ShardId> shards, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PersistedReply>> RepliesForAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken)
     {
-        var wanted = shards.ToHashSet();
+        lock (_lock)
+        {
+            var replies = new List<PersistedReply>();
+            foreach (var id in requestIds)
+            {
+                if (_requests.TryGetValue(id, out var entry))
+                {
+                    replies.AddRange(entry.Replies.Where(r => r.IsFinal || r.Sequence > entry.Acked));
+                }
+            }
+
+            return Task.FromResult<IReadOnlyList<PersistedReply>>(replies);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesAsync(IReadOnlyCollection<ShardId> shards, int limit, CancellationToken cancellationToken)
+    {
+        var wanted = shards as IReadOnlySet<ShardId> ?? shards.ToHashSet();
+        var now = _time.GetUtcNow();
         lock (_lock)
         {
             var due = _requests.Values
-                .Where(e => !e.Completed && !e.HandedOut && wanted.Contains(e.Request.Address.ShardId) && (e.Request.DeliverAt is null || e.Request.DeliverAt <= now))
-                .OrderBy(e => e.Request.Id)
+                .Where(e => !e.Completed && wanted.Contains(e.Request.Address.ShardId)
+                    && (e.LeasedUntil is null || e.LeasedUntil <= now)
+                    && (e.Interrupted || e.Request.DeliverAt is null || e.Request.DeliverAt <= now))
+                .OrderBy(e => e.Order)
+                .Take(limit)
                 .ToArray();
             foreach (var entry in due)
             {
-                entry.HandedOut = true;
+                entry.LeasedUntil = now + MessageStorageDefaults.ReadLease;
             }
 
-            return Task.FromResult<IReadOnlyList<PersistedRequest>>(due.Select(e => e.Request).ToArray());
+            return Task.FromResult<IReadOnlyList<UnprocessedMessage>>(
+                due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1)).ToArray());
         }
     }
 
     /// <inheritdoc />
     public Task ResetShardsAsync(IReadOnlyCollection<ShardId> shards, CancellationToken cancellationToken)
     {
-        var reset = shards.ToHashSet();
+        var reset = shards as IReadOnlySet<ShardId> ?? shards.ToHashSet();
         lock (_lock)
         {
             foreach (var entry in _requests.Values.Where(e => reset.Contains(e.Request.Address.ShardId)))
             {
-                entry.HandedOut = false;
+                entry.LeasedUntil = null;
             }
         }
 
@@ -101,21 +140,29 @@ public sealed class InMemoryMessageStorage : IMessageStorage
             {
                 entry.Replies.Clear();
                 entry.Completed = false;
-                entry.HandedOut = false;
+                entry.Interrupted = false;
+                entry.Acked = -1;
+                entry.LeasedUntil = null;
             }
         }
 
         return Task.CompletedTask;
     }
 
-    private sealed class Entry(PersistedRequest request)
+    private sealed class Entry(PersistedRequest request, long order)
     {
         public PersistedRequest Request { get; } = request;
+
+        public long Order { get; } = order;
 
         public List<PersistedReply> Replies { get; } = [];
 
         public bool Completed { get; set; }
 
-        public bool HandedOut { get; set; }
+        public bool Interrupted { get; set; }
+
+        public int Acked { get; set; } = -1;
+
+        public DateTimeOffset? LeasedUntil { get; set; }
     }
 }

@@ -34,6 +34,10 @@ public sealed class InMemoryRunnerTransport : IRunnerTransport
         Resolve(runner).HandleNotifyAsync(envelope.ToArray(), cancellationToken);
 
     /// <inheritdoc />
+    public Task SendEnvelopeAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken) =>
+        Resolve(runner).HandleEnvelopeAsync(envelope.ToArray(), cancellationToken);
+
+    /// <inheritdoc />
     public Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken)
     {
         Resolve(runner);

@@ -17,6 +17,7 @@ internal static class RemoteError
         RunnerUnavailableException e => (RemoteErrorCode.RunnerUnavailable, e.Message),
         UnknownEntityTypeException e => (RemoteErrorCode.UnknownEntityType, e.Message),
         EntityHandlerException e => (RemoteErrorCode.HandlerFailed, e.ErrorType + Separator + e.Message),
+        OperationCanceledException => (RemoteErrorCode.Interrupted, "The request was interrupted by its sender."),
         _ => (RemoteErrorCode.Internal, $"{exception.GetType().Name}: {exception.Message}"),
     };
 
@@ -29,6 +30,7 @@ internal static class RemoteError
         RemoteErrorCode.PersistenceError => new PersistenceException(message),
         RemoteErrorCode.RunnerUnavailable => new RunnerUnavailableException(message),
         RemoteErrorCode.UnknownEntityType => new UnknownEntityTypeException(message),
+        RemoteErrorCode.Interrupted => new OperationCanceledException(message),
         RemoteErrorCode.HandlerFailed when message.IndexOf(Separator) is var i and >= 0 => new EntityHandlerException(message[..i], message[(i + 1)..]),
         _ => new EntityHandlerException("remote", message),
     };

@@ -12,4 +12,5 @@ internal enum RemoteErrorCode : byte
     RunnerUnavailable = 6,
     UnknownEntityType = 7,
     HandlerFailed = 8,
+    Interrupted = 9,
 }

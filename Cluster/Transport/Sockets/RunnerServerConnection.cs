@@ -87,7 +87,9 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
                     await SendAsync(new OutgoingFrame(FrameKind.StreamEnd, id)).ConfigureAwait(false);
                     break;
                 case FrameKind.Envelope:
-                    throw new Errors.PersistenceException("Envelope (ack chunk / interrupt of persisted messages) is not supported by this runner yet.");
+                    await handler.HandleEnvelopeAsync(frame.Payload, cts.Token).ConfigureAwait(false);
+                    await SendAsync(new OutgoingFrame(FrameKind.Success, id)).ConfigureAwait(false);
+                    break;
                 case FrameKind.Notify:
                     await handler.HandleNotifyAsync(frame.Payload, cts.Token).ConfigureAwait(false);
                     await SendAsync(new OutgoingFrame(FrameKind.Success, id)).ConfigureAwait(false);

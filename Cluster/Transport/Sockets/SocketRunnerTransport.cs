@@ -63,6 +63,13 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task SendEnvelopeAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
+        using var reply = await connection.CallAsync(FrameKind.Envelope, FrameFlags.Persisted, null, envelope, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken)
     {
         var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);

@@ -1,47 +1,83 @@
+using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Storage;
 
 namespace SocketRunnerAspire.Cluster.Tests.Storage;
 
 /// <summary>
-/// What every <see cref="IMessageStorage"/> must do (Effect's MessageStorage reference tests). A backend's
-/// test class only says how to create the storage.
+/// What every <see cref="IMessageStorage"/> must do (Effect's MessageStorage reference tests, plus read leases,
+/// acks, interrupts and DeliverAt). A backend's test class only says how to create the storage.
 /// </summary>
 public abstract class MessageStorageConformanceTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly ShardId Shard = new("default", 7);
     private static readonly ShardId OtherShard = new("default", 8);
     private long _nextId = 1000;
 
+    /// <summary>A fresh, empty storage (a new cluster name per call).</summary>
     protected abstract IMessageStorage CreateStorage();
 
-    private PersistedRequest Request(string? primaryKey = null, ShardId? shard = null, DateTimeOffset? deliverAt = null) =>
-        new(Interlocked.Increment(ref _nextId), new EntityAddress("Counter", "c-1", shard ?? Shard), "Increment", primaryKey, new byte[] { 1, 2, 3 }, deliverAt);
+    /// <summary>Why this backend cannot run here (the tests are then skipped, not passed); null when it can.</summary>
+    protected virtual string? SkipReason => null;
 
-    private static PersistedReply Final(long requestId, byte value) => new(requestId, requestId + 1, 0, IsFinal: true, IsFailure: false, new[] { value });
-
-    [Fact]
-    public async Task SavesARequestAndHandsItOutOnceUntilReset()
+    private IMessageStorage Storage()
     {
-        var storage = CreateStorage();
+        Skip.If(SkipReason is not null, SkipReason);
+        return CreateStorage();
+    }
+
+    private PersistedRequest Request(string? primaryKey = null, ShardId? shard = null, DateTimeOffset? deliverAt = null, RpcKind kind = RpcKind.Request) =>
+        new(Interlocked.Increment(ref _nextId), new EntityAddress("Counter", "c-1", shard ?? Shard), "Increment", kind, new byte[] { 1, 2, 3 }, primaryKey, deliverAt, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+    private static PersistedReply Final(long requestId, byte value, int sequence = 0) => new(requestId, sequence, IsFinal: true, IsFailure: false, new[] { value });
+
+    private static PersistedReply Chunk(long requestId, int sequence) => new(requestId, sequence, IsFinal: false, IsFailure: false, new[] { (byte)(10 + sequence) });
+
+    private static async Task<long[]> Unprocessed(IMessageStorage storage, params ShardId[] shards) =>
+        (await storage.UnprocessedMessagesAsync(shards.Length == 0 ? [Shard] : shards, 100, default)).Select(m => m.Request.Id).ToArray();
+
+    [SkippableFact]
+    public async Task SavesARequestAndHandsItOutOnceUntilItsShardIsReset()
+    {
+        var storage = Storage();
         var request = Request();
 
         Assert.IsType<SaveRequestResult.Saved>(await storage.SaveRequestAsync(request, default));
 
-        var first = await storage.UnprocessedMessagesAsync([Shard], Now, default);
-        Assert.Equal([request.Id], first.Select(r => r.Id));
-        Assert.Equal(request.Payload.ToArray(), first[0].Payload.ToArray());
-        Assert.Empty(await storage.UnprocessedMessagesAsync([Shard], Now, default));
-        Assert.Empty(await storage.UnprocessedMessagesAsync([OtherShard], Now, default));
+        var first = await storage.UnprocessedMessagesAsync([Shard], 100, default);
+        var message = Assert.Single(first);
+        Assert.Equal(request.Id, message.Request.Id);
+        Assert.Equal(request.Address, message.Request.Address);
+        Assert.Equal(request.Tag, message.Request.Tag);
+        Assert.Equal(request.Payload.ToArray(), message.Request.Payload.ToArray());
+        Assert.Equal(request.TraceParent, message.Request.TraceParent);
+        Assert.False(message.Interrupted);
+        Assert.Equal(-1, message.LastChunk);
+        Assert.Empty(await Unprocessed(storage));
+        Assert.Empty(await Unprocessed(storage, OtherShard));
 
         await storage.ResetShardsAsync([Shard], default);
-        Assert.Equal([request.Id], (await storage.UnprocessedMessagesAsync([Shard], Now, default)).Select(r => r.Id));
+        Assert.Equal([request.Id], await Unprocessed(storage));
     }
 
-    [Fact]
+    [SkippableFact]
+    public async Task HandsOutOldestFirstUpToTheLimit()
+    {
+        var storage = Storage();
+        var requests = Enumerable.Range(0, 5).Select(_ => Request()).ToArray();
+        foreach (var request in requests)
+        {
+            await storage.SaveRequestAsync(request, default);
+        }
+
+        var firstTwo = await storage.UnprocessedMessagesAsync([Shard], 2, default);
+        Assert.Equal(requests.Take(2).Select(r => r.Id), firstTwo.Select(m => m.Request.Id));
+        Assert.Equal(requests.Skip(2).Select(r => r.Id), await Unprocessed(storage));
+    }
+
+    [SkippableFact]
     public async Task DetectsDuplicatesByPrimaryKeyAlsoAfterAReply()
     {
-        var storage = CreateStorage();
+        var storage = Storage();
         var original = Request("order-1");
         await storage.SaveRequestAsync(original, default);
 
@@ -49,56 +85,107 @@ public abstract class MessageStorageConformanceTests
         Assert.Equal(original.Id, duplicate.OriginalId);
         Assert.Null(duplicate.LastReply);
 
-        await storage.SaveReplyAsync(Final(original.Id, 42), default);
+        Assert.True(await storage.SaveReplyAsync(Final(original.Id, 42), default));
         var afterReply = Assert.IsType<SaveRequestResult.Duplicate>(await storage.SaveRequestAsync(Request("order-1"), default));
-        Assert.Equal(new byte[] { 42 }, afterReply.LastReply!.Payload.ToArray());
+        Assert.True(afterReply.LastReply!.IsFinal);
+        Assert.Equal(new byte[] { 42 }, afterReply.LastReply.Payload.ToArray());
 
         Assert.IsType<SaveRequestResult.Saved>(await storage.SaveRequestAsync(Request("order-2"), default));
+        Assert.IsType<SaveRequestResult.Saved>(await storage.SaveRequestAsync(Request("order-1") with { Tag = "Other" }, default));
     }
 
-    [Fact]
-    public async Task CompletedRequestsAreNotUnprocessed()
+    [SkippableFact]
+    public async Task CompletedRequestsAreNotUnprocessedAndKeepTheirFirstFinalReply()
     {
-        var storage = CreateStorage();
+        var storage = Storage();
         var done = Request();
         var open = Request();
         await storage.SaveRequestAsync(done, default);
         await storage.SaveRequestAsync(open, default);
 
-        await storage.SaveReplyAsync(Final(done.Id, 1), default);
+        Assert.True(await storage.SaveReplyAsync(Final(done.Id, 1), default));
+        Assert.False(await storage.SaveReplyAsync(Final(done.Id, 2), default));
 
-        Assert.Equal([open.Id], (await storage.UnprocessedMessagesAsync([Shard], Now, default)).Select(r => r.Id));
+        Assert.Equal([open.Id], await Unprocessed(storage));
+        var reply = Assert.Single(await storage.RepliesForAsync([done.Id, open.Id], default));
+        Assert.Equal(new byte[] { 1 }, reply.Payload.ToArray());
     }
 
-    [Fact]
-    public async Task RepliesForReturnsChunksThenTheFinalReplyInOrder()
+    [SkippableFact]
+    public async Task StreamChunksAreRepliedInOrderUntilAcknowledged()
     {
-        var storage = CreateStorage();
-        var request = Request();
+        var storage = Storage();
+        var request = Request(kind: RpcKind.Stream);
         await storage.SaveRequestAsync(request, default);
 
-        await storage.SaveReplyAsync(new PersistedReply(request.Id, 1, 0, false, false, new byte[] { 10 }), default);
-        await storage.SaveReplyAsync(new PersistedReply(request.Id, 2, 1, false, false, new byte[] { 11 }), default);
-        await storage.SaveReplyAsync(new PersistedReply(request.Id, 3, 2, true, false, new byte[] { 12 }), default);
-        await storage.SaveReplyAsync(new PersistedReply(request.Id, 4, 3, true, false, new byte[] { 13 }), default); // after completion: ignored
+        Assert.True(await storage.SaveReplyAsync(Chunk(request.Id, 0), default));
+        Assert.False(await storage.SaveReplyAsync(Chunk(request.Id, 2), default)); // not the next one
+        Assert.True(await storage.SaveReplyAsync(Chunk(request.Id, 1), default));
+        Assert.False(await storage.SaveReplyAsync(Chunk(request.Id, 1), default)); // already saved
+        Assert.Equal([0, 1], (await storage.RepliesForAsync([request.Id], default)).Select(r => r.Sequence));
 
+        await storage.SaveEnvelopeAsync(new PersistedEnvelope.AckChunk(request.Id, 0), default);
+        Assert.Equal([1], (await storage.RepliesForAsync([request.Id], default)).Select(r => r.Sequence));
+
+        await storage.ResetShardsAsync([Shard], default);
+        Assert.Equal(1, Assert.Single(await storage.UnprocessedMessagesAsync([Shard], 100, default)).LastChunk);
+
+        Assert.True(await storage.SaveReplyAsync(Final(request.Id, 99, sequence: 2), default));
         var replies = await storage.RepliesForAsync([request.Id], default);
-        Assert.Equal([10, 11, 12], replies.Select(r => (int)r.Payload.Span[0]));
-        Assert.True(replies[^1].IsFinal);
-
-        await storage.ClearRepliesAsync(request.Id, default);
-        Assert.Empty(await storage.RepliesForAsync([request.Id], default));
-        Assert.Single(await storage.UnprocessedMessagesAsync([Shard], Now, default));
+        Assert.Equal([(1, false), (2, true)], replies.Select(r => (r.Sequence, r.IsFinal)));
+        Assert.Equal(new byte[] { 11 }, replies[0].Payload.ToArray());
     }
 
-    [Fact]
+    [SkippableFact]
+    public async Task AnInterruptHandsTheRequestOutAgainWithItsFlag()
+    {
+        var storage = Storage();
+        var request = Request();
+        await storage.SaveRequestAsync(request, default);
+        Assert.Equal([request.Id], await Unprocessed(storage));
+
+        await storage.SaveEnvelopeAsync(new PersistedEnvelope.Interrupt(request.Id), default);
+
+        Assert.True(Assert.Single(await storage.UnprocessedMessagesAsync([Shard], 100, default)).Interrupted);
+    }
+
+    [SkippableFact]
+    public async Task ClearRepliesMakesARequestRunAgain()
+    {
+        var storage = Storage();
+        var request = Request();
+        await storage.SaveRequestAsync(request, default);
+        await storage.SaveReplyAsync(Final(request.Id, 1), default);
+
+        await storage.ClearRepliesAsync(request.Id, default);
+
+        Assert.Empty(await storage.RepliesForAsync([request.Id], default));
+        Assert.Equal([request.Id], await Unprocessed(storage));
+    }
+
+    [SkippableFact]
     public async Task DeliverAtHoldsARequestBackUntilItsTime()
     {
-        var storage = CreateStorage();
-        var later = Request(deliverAt: Now.AddMinutes(5));
+        var storage = Storage();
+        var deliverAt = DateTimeOffset.UtcNow.AddSeconds(1);
+        var later = Request(deliverAt: deliverAt);
+        var now = Request();
         await storage.SaveRequestAsync(later, default);
+        await storage.SaveRequestAsync(now, default);
 
-        Assert.Empty(await storage.UnprocessedMessagesAsync([Shard], Now, default));
-        Assert.Equal([later.Id], (await storage.UnprocessedMessagesAsync([Shard], Now.AddMinutes(5), default)).Select(r => r.Id));
+        Assert.Equal([now.Id], await Unprocessed(storage));
+        await storage.ResetShardsAsync([Shard], default);
+        Assert.Equal([now.Id], await Unprocessed(storage));   // a reset does not make it due early
+
+        long[] due = [];
+        while (due.Length == 0)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deliverAt.AddSeconds(5), "the delayed request was never handed out");
+            await Task.Delay(50);
+            due = await Unprocessed(storage);
+        }
+
+        Assert.True(DateTimeOffset.UtcNow >= deliverAt.AddMilliseconds(-20), "handed out before its time");
+        Assert.Equal([later.Id], due);
     }
 }

@@ -21,8 +21,9 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly Func<int, RunnerAddress> _addresses;
     private readonly List<IRunnerTransport> _ownedTransports = [];
 
-    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses)
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages)
     {
+        Messages = messages ?? new InMemoryMessageStorage();
         _tweak = tweak;
         _entity = entity;
         var shared = new InMemoryRunnerTransport();
@@ -33,6 +34,8 @@ public sealed class TestCluster : IAsyncDisposable
     }
 
     public IRunnerStorage Storage { get; }
+
+    public IMessageStorage Messages { get; }
 
     public Probe Probe { get; } = new();
 
@@ -46,9 +49,10 @@ public sealed class TestCluster : IAsyncDisposable
         Action<EntityDefinition<CounterEntity>>? entity = null,
         IRunnerStorage? storage = null,
         Func<IRunnerTransport>? transports = null,
-        Func<int, RunnerAddress>? addresses = null)
+        Func<int, RunnerAddress>? addresses = null,
+        IMessageStorage? messages = null)
     {
-        var cluster = new TestCluster(tweak, entity, storage, transports, addresses);
+        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages);
         for (var i = 1; i <= runners; i++)
         {
             await cluster.AddRunnerAsync();
@@ -72,6 +76,9 @@ public sealed class TestCluster : IAsyncDisposable
             SendTimeout = TimeSpan.FromSeconds(15),
             StorageTimeout = TimeSpan.FromSeconds(1),
             EntityTerminationTimeout = TimeSpan.FromSeconds(2),
+            EntityMessagePollInterval = TimeSpan.FromMilliseconds(500),
+            EntityReplyPollInterval = TimeSpan.FromMilliseconds(50),
+            PersistedReplyTimeout = TimeSpan.FromSeconds(30),
         };
         _tweak?.Invoke(options);
         return options;
@@ -90,7 +97,7 @@ public sealed class TestCluster : IAsyncDisposable
         });
         var transport = _transports();
         _ownedTransports.Add(transport);
-        return new Sharding(Options(address), Storage, transport, builder.Entities);
+        return new Sharding(Options(address), Storage, transport, builder.Entities, messageStorage: Messages);
     }
 
     public async Task<Sharding> AddRunnerAsync()

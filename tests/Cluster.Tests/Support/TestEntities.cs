@@ -17,6 +17,30 @@ public sealed record Reset : IEntityMessage;
 
 public sealed record SetKeepAlive(bool Enabled) : IEntityRequest<bool>;
 
+[Persisted]
+public sealed record Deposit(string Key, int Amount) : IEntityRequest<int>, IPrimaryKey
+{
+    public string PrimaryKey => Key;
+}
+
+[Persisted]
+public sealed record Note(string Key) : IEntityMessage, IPrimaryKey
+{
+    public string PrimaryKey => Key;
+}
+
+[Persisted]
+public sealed record RecordAt(string Key, DateTimeOffset DeliverAt) : IEntityMessage, IDeliverAt;
+
+[Persisted]
+public sealed record PersistedCountTo(int N) : IEntityStreamRequest<int>;
+
+[Persisted]
+public sealed record PersistedHold(string Key) : IEntityRequest<int>;
+
+[Persisted(Uninterruptible = true)]
+public sealed record UninterruptibleHold(string Key) : IEntityRequest<int>;
+
 /// <summary>Not serializable: an interface-typed member cannot be deserialized.</summary>
 public sealed record Unserializable(IDisposable Resource) : IEntityRequest<int>;
 
@@ -61,6 +85,18 @@ public sealed class CounterEntity(EntityContext context, Probe probe)
         }
     }
 
+    public ValueTask<int> Deposit(Deposit message)
+    {
+        probe.Handled(message.Key, context.Runner);
+        return ValueTask.FromResult(_count += message.Amount);
+    }
+
+    public ValueTask Record(string key)
+    {
+        probe.Handled(key, context.Runner);
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask Reset()
     {
         _count = 0;
@@ -75,7 +111,13 @@ public sealed class CounterEntity(EntityContext context, Probe probe)
         .On<Fail, int>((_, m, _, _) => throw new InvalidOperationException(m.Reason))
         .On<Unserializable, int>((_, _, _, _) => ValueTask.FromResult(0))
         .On<SetKeepAlive, bool>((_, m, ctx, _) => ValueTask.FromResult(ctx.KeepAlive = m.Enabled))
-        .OnTell<Reset>((e, _, _, _) => e.Reset());
+        .OnTell<Reset>((e, _, _, _) => e.Reset())
+        .On<Deposit, int>((e, m, _, _) => e.Deposit(m))
+        .OnTell<Note>((e, m, _, _) => e.Record(m.Key))
+        .OnTell<RecordAt>((e, m, _, _) => e.Record(m.Key))
+        .OnStream<PersistedCountTo, int>((e, m, _, ct) => e.CountTo(new CountTo(m.N), ct))
+        .On<PersistedHold, int>((e, m, _, ct) => e.Hold(new Hold(m.Key), ct))
+        .On<UninterruptibleHold, int>((e, m, _, ct) => e.Hold(new Hold(m.Key), ct));
 }
 
 /// <summary>Lets a test see and steer what <see cref="CounterEntity"/> instances do.</summary>
@@ -89,6 +131,20 @@ public sealed class Probe
     public int Disposed;
     public SemaphoreSlim Started { get; } = new(0);
     public TaskCompletionSource<string> Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How often a handler ran per key, when, and on which runner (last run).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> Runs { get; } = new();
+
+    public System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> HandledAt { get; } = new();
+
+    public System.Collections.Concurrent.ConcurrentDictionary<string, RunnerAddress?> HandledBy { get; } = new();
+
+    public void Handled(string key, RunnerAddress? runner)
+    {
+        Runs.AddOrUpdate(key, 1, (_, n) => n + 1);
+        HandledAt[key] = DateTimeOffset.UtcNow;
+        HandledBy[key] = runner;
+    }
 
     public TaskCompletionSource Gate(string key) => _gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 

@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Transport;
+
+namespace SocketRunnerAspire.Cluster;
+
+// The sender side of persisted messages (Effect's Sharding.sendOutgoing + Runners.notifyWith): save first, then
+// follow the owner directly when it can be reached, else wait for the reply in storage. Nothing is sent when the
+// save fails, and the caller learns it from a PersistenceException.
+public sealed partial class Sharding
+{
+    private async Task<TReply> SendPersistedAsync<TReply>(EntityAddress address, RpcKind kind, MessageTraits traits, object request, CancellationToken cancellationToken)
+    {
+        var persisted = NewPersistedRequest(address, kind, traits.Tag, request);
+        var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
+        PersistedReply reply;
+        if (saved is SaveRequestResult.Duplicate duplicate)
+        {
+            if (kind == RpcKind.Tell)
+            {
+                return default!;
+            }
+
+            reply = duplicate.LastReply is { IsFinal: true } final
+                ? final
+                : await WaitForStoredReplyAsync(duplicate.OriginalId, address, cancellationToken).ConfigureAwait(false);
+        }
+        else if (kind == RpcKind.Tell)
+        {
+            // Effect's "discard": stored means delivered eventually; tell the owner to look now.
+            await NotifyOwnerAsync(address).ConfigureAwait(false);
+            return default!;
+        }
+        else
+        {
+            reply = await DeliverPersistedAsync(persisted, traits, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (reply.IsFailure)
+        {
+            throw ReplyFailure.Decode(reply.Payload);
+        }
+
+        return kind == RpcKind.Tell ? default! : _serializer.Deserialize<TReply>(reply.Payload);
+    }
+
+    private PersistedRequest NewPersistedRequest(EntityAddress address, RpcKind kind, string tag, object request)
+    {
+        var current = Activity.Current;
+        return new PersistedRequest(_ids.Next(), address, tag, kind, _serializer.SerializeObject(request),
+            (request as IPrimaryKey)?.PrimaryKey, (request as IDeliverAt)?.DeliverAt, current?.Id, current?.TraceStateString);
+    }
+
+    private async Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken)
+    {
+        var messages = _messages ?? throw new PersistenceException(
+            $"{request.Tag} is a persisted message, and persisted messages require a MessageStorage (register an IMessageStorage).");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.StorageTimeout);
+        try
+        {
+            return await messages.SaveRequestAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PersistenceException($"Saving persisted message {request.Tag} for {request.Address} took longer than {_options.StorageTimeout}; it was not sent.");
+        }
+    }
+
+    private async Task<PersistedReply> DeliverPersistedAsync(PersistedRequest request, MessageTraits traits, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (request.DeliverAt is not { } at || at <= DateTimeOffset.UtcNow)
+            {
+                if (_managers.ContainsKey(request.Address.EntityType) && IsOwned(request.Address.ShardId))
+                {
+                    try
+                    {
+                        return await StartPersisted(request, follow: false).Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (EntityNotAssignedToRunnerException)
+                    {
+                        // Shard moving: the request is stored; its next owner runs it.
+                    }
+                }
+                else if (GetOwner(request.Address.ShardId) is { } owner && owner != Address)
+                {
+                    try
+                    {
+                        var reply = await _transport.RequestAsync(owner, EncodeEnvelope(request), persisted: true, cancellationToken).ConfigureAwait(false);
+                        return new PersistedReply(request.Id, 0, IsFinal: true, IsFailure: false, reply);
+                    }
+                    catch (Exception ex) when (IsFollowFailure(ex))
+                    {
+                        // The owner could not be followed; the request is stored and the reply will be too.
+                    }
+                }
+            }
+
+            return await WaitForStoredReplyAsync(request.Id, request.Address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !traits.Uninterruptible)
+        {
+            await InterruptAsync(request).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async IAsyncEnumerable<TItem> StreamPersistedAsync<TItem>(EntityAddress address, MessageTraits traits, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var persisted = NewPersistedRequest(address, RpcKind.Stream, traits.Tag, request);
+        var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
+        using var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var items = Channel.CreateBounded<TItem>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var producer = FollowPersistedStreamAsync(persisted, saved as SaveRequestResult.Duplicate, traits, items.Writer, consumerGone.Token);
+        try
+        {
+            await foreach (var item in items.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+        }
+        finally
+        {
+            await consumerGone.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes the chunks of a persisted stream to <paramref name="items"/>, acknowledging each, from the owner
+    /// directly when possible and from storage otherwise; completes the writer with the stream's end or error.
+    /// </summary>
+    private async Task FollowPersistedStreamAsync<TItem>(PersistedRequest request, SaveRequestResult.Duplicate? duplicate, MessageTraits traits, ChannelWriter<TItem> items, CancellationToken cancellationToken)
+    {
+        var id = duplicate?.OriginalId ?? request.Id;
+        var lastSeen = -1;
+        try
+        {
+            if (duplicate is null && (request.DeliverAt is not { } at || at <= DateTimeOffset.UtcNow))
+            {
+                var owner = _managers.ContainsKey(request.Address.EntityType) && IsOwned(request.Address.ShardId) ? Address : GetOwner(request.Address.ShardId);
+                try
+                {
+                    var chunks = owner is null ? null
+                        : owner == Address ? FollowLocalRunAsync(request, cancellationToken)
+                        : _transport.StreamAsync(owner.Value, EncodeEnvelope(request), persisted: true, cancellationToken);
+                    if (chunks is not null)
+                    {
+                        await foreach (var encoded in chunks.ConfigureAwait(false))
+                        {
+                            var chunk = PersistedReplyCodec.Decode(id, encoded);
+                            if (chunk.Sequence > lastSeen)
+                            {
+                                await items.WriteAsync(_serializer.Deserialize<TItem>(chunk.Payload), cancellationToken).ConfigureAwait(false);
+                                lastSeen = chunk.Sequence;
+                                await AcknowledgeAsync(request.Address, id, chunk.Sequence).ConfigureAwait(false);
+                            }
+                        }
+
+                        items.TryComplete();
+                        return;
+                    }
+                }
+                catch (Exception ex) when (IsFollowFailure(ex))
+                {
+                    // Fall back to storage below.
+                }
+            }
+
+            var deadline = Stopwatch.GetTimestamp() + (long)(_options.PersistedReplyTimeout.TotalSeconds * Stopwatch.Frequency);
+            var nextNudge = 0L;
+            while (true)
+            {
+                if (Stopwatch.GetTimestamp() >= nextNudge)
+                {
+                    await NotifyOwnerAsync(request.Address).ConfigureAwait(false);
+                    nextNudge = Stopwatch.GetTimestamp() + (long)(NudgeInterval.TotalSeconds * Stopwatch.Frequency);
+                }
+
+                IReadOnlyList<PersistedReply> replies = [];
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(_options.StorageTimeout);
+                    replies = await _messages!.RepliesForAsync([id], timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is PersistenceException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                {
+                    LogStorageRetry(_logger, ex);
+                }
+
+                foreach (var reply in replies)
+                {
+                    if (reply.IsFinal)
+                    {
+                        items.TryComplete(reply.IsFailure ? ReplyFailure.Decode(reply.Payload) : null);
+                        return;
+                    }
+
+                    if (reply.Sequence > lastSeen)
+                    {
+                        await items.WriteAsync(_serializer.Deserialize<TItem>(reply.Payload), cancellationToken).ConfigureAwait(false);
+                        lastSeen = reply.Sequence;
+                        await AcknowledgeAsync(request.Address, id, reply.Sequence).ConfigureAwait(false);
+                    }
+                }
+
+                if (Stopwatch.GetTimestamp() >= deadline)
+                {
+                    throw new PersistedReplyTimeoutException(request.Address, id, _options.PersistedReplyTimeout);
+                }
+
+                await Task.Delay(_options.EntityReplyPollInterval, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            if (!traits.Uninterruptible)
+            {
+                await InterruptAsync(request with { Id = id }).ConfigureAwait(false);
+            }
+
+            items.TryComplete(ex);
+        }
+        catch (Exception ex)
+        {
+            items.TryComplete(ex);
+        }
+    }
+
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> FollowLocalRunAsync(PersistedRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var run = StartPersisted(request, follow: true);
+        await foreach (var chunk in run.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return PersistedReplyCodec.Encode(chunk);
+        }
+
+        var final = await run.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (final.IsFailure)
+        {
+            throw ReplyFailure.Decode(final.Payload);
+        }
+    }
+
+    /// <summary>Failures after which the sender stops following the owner and reads the reply from storage instead.</summary>
+    private static bool IsFollowFailure(Exception ex) => ex is EntityNotAssignedToRunnerException or RunnerUnavailableException
+        or PersistenceException or MailboxFullException or AlreadyProcessingMessageException;
+
+    private TimeSpan NudgeInterval => _options.EntityReplyPollInterval * 5;
+
+    /// <summary>Waits for the final reply in storage, nudging the current owner to read storage now rather than at its next poll.</summary>
+    private async Task<PersistedReply> WaitForStoredReplyAsync(long requestId, EntityAddress address, CancellationToken cancellationToken)
+    {
+        var reply = _replyPoller!.WaitAsync(requestId, _options.PersistedReplyTimeout, cancellationToken);
+        while (!reply.IsCompleted)
+        {
+            await NotifyOwnerAsync(address).ConfigureAwait(false);
+            await Task.WhenAny(reply, Task.Delay(NudgeInterval, cancellationToken)).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await reply.ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new PersistedReplyTimeoutException(address, requestId, _options.PersistedReplyTimeout);
+        }
+    }
+
+    /// <summary>Tells the shard's owner that storage has something for it (best effort; the owner also polls).</summary>
+    private async Task NotifyOwnerAsync(EntityAddress address)
+    {
+        var owner = GetOwner(address.ShardId);
+        if (owner is null)
+        {
+            return;
+        }
+
+        if (owner == Address)
+        {
+            WakeStorageLoop();
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.StorageTimeout);
+            await _transport.NotifyAsync(owner.Value, ReadOnlyMemory<byte>.Empty, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
+        {
+            // The owner is away; whoever owns the shard next reads storage when it acquires it.
+        }
+    }
+
+    private Task AcknowledgeAsync(EntityAddress address, long requestId, int sequence) =>
+        SendEnvelopeAsync(address, new PersistedEnvelope.AckChunk(requestId, sequence));
+
+    /// <summary>The caller stopped waiting for an interruptible persisted request: save the interrupt and tell the owner.</summary>
+    private Task InterruptAsync(PersistedRequest request) => SendEnvelopeAsync(request.Address, new PersistedEnvelope.Interrupt(request.Id));
+
+    /// <summary>Saves an ack or interrupt (so a future owner sees it) and tells the current owner directly; best effort.</summary>
+    private async Task SendEnvelopeAsync(EntityAddress address, PersistedEnvelope envelope)
+    {
+        using var timeout = new CancellationTokenSource(_options.StorageTimeout);
+        try
+        {
+            await _messages!.SaveEnvelopeAsync(envelope, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
+        {
+            LogStorageRetry(_logger, ex);
+        }
+
+        try
+        {
+            if (GetOwner(address.ShardId) is not { } owner)
+            {
+                return;
+            }
+
+            if (owner == Address)
+            {
+                OnPersistedEnvelope(envelope);
+            }
+            else
+            {
+                await _transport.SendEnvelopeAsync(owner, PersistedEnvelopeCodec.Encode(envelope), timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
+        {
+            // The owner also finds acks and interrupts in storage.
+        }
+    }
+
+    private static byte[] EncodeEnvelope(PersistedRequest request) =>
+        EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
+}

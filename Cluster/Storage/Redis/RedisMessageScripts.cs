@@ -1,0 +1,158 @@
+namespace SocketRunnerAspire.Cluster.Storage.Redis;
+
+/// <summary>
+/// Lua scripts of the Redis MessageStorage. Keys (all under the cluster's hash tag, built from ARGV[1]):
+/// <c>m:{id}</c> a hash per request (e = encoded envelope, s = shard, k = primary key, a = deliver-at ms,
+/// d = done, i = interrupted, c = last chunk saved, ack = last chunk acknowledged); <c>mr:{id}</c> its replies
+/// in order (chunk n at index n, the final reply last); <c>mq:{shard}</c> a sorted set of the shard's
+/// unfinished requests scored by when they may be handed out (0 = now, deliver-at, or the end of a read lease);
+/// <c>mpk:{key}</c> the request id of a primary key. Ids are zero-padded to 19 digits so equal scores sort
+/// by id. Completed requests expire after the retention (0 = never). Verified on Redis 7 and Garnet 2.2.
+/// </summary>
+internal static class RedisMessageScripts
+{
+    private const string Now = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        """;
+
+    // ARGV: prefix, id, shard, primary key ('' = none), deliver-at ms (0 = now), envelope
+    // Returns {} when saved, {original id, last reply ('' = none)} for a duplicate primary key.
+    public const string SaveRequest = """
+        local p = ARGV[1]
+        local id = ARGV[2]
+        if ARGV[4] ~= '' then
+          local pk = p .. 'mpk:' .. ARGV[4]
+          local original = redis.call('GET', pk)
+          if original then
+            return {original, redis.call('LINDEX', p .. 'mr:' .. original, -1) or ''}
+          end
+          redis.call('SET', pk, id)
+        end
+        local m = p .. 'm:' .. id
+        if redis.call('EXISTS', m) == 1 then
+          return redis.error_reply('ERR request id ' .. id .. ' is already stored')
+        end
+        redis.call('HSET', m, 'e', ARGV[6], 's', ARGV[3], 'k', ARGV[4], 'a', ARGV[5], 'd', '0', 'i', '0', 'c', '-1', 'ack', '-1')
+        redis.call('ZADD', p .. 'mq:' .. ARGV[3], ARGV[5], id)
+        return {}
+        """;
+
+    // ARGV: prefix, id, sequence, final (0|1), reply, retention ms (0 = keep)
+    // Returns 1 when saved, 0 when the request is unknown or complete, or the chunk is not the next one.
+    public const string SaveReply = """
+        local p = ARGV[1]
+        local id = ARGV[2]
+        local m = p .. 'm:' .. id
+        local state = redis.call('HMGET', m, 'd', 'c', 's', 'k')
+        if not state[1] or state[1] == '1' then return 0 end
+        local r = p .. 'mr:' .. id
+        if ARGV[4] == '0' then
+          if tonumber(ARGV[3]) ~= tonumber(state[2]) + 1 then return 0 end
+          redis.call('RPUSH', r, ARGV[5])
+          redis.call('HSET', m, 'c', ARGV[3])
+          return 1
+        end
+        redis.call('RPUSH', r, ARGV[5])
+        redis.call('HSET', m, 'd', '1')
+        redis.call('ZREM', p .. 'mq:' .. state[3], id)
+        local retention = tonumber(ARGV[6])
+        if retention > 0 then
+          redis.call('PEXPIRE', m, retention)
+          redis.call('PEXPIRE', r, retention)
+          if state[4] ~= '' then redis.call('PEXPIRE', p .. 'mpk:' .. state[4], retention) end
+        end
+        return 1
+        """;
+
+    // ARGV: prefix, id, kind (ack|interrupt), sequence
+    public const string SaveEnvelope = """
+        local p = ARGV[1]
+        local m = p .. 'm:' .. ARGV[2]
+        local state = redis.call('HMGET', m, 'd', 's', 'ack')
+        if not state[1] or state[1] == '1' then return 0 end
+        if ARGV[3] == 'ack' then
+          if tonumber(ARGV[4]) > tonumber(state[3]) then redis.call('HSET', m, 'ack', ARGV[4]) end
+        else
+          redis.call('HSET', m, 'i', '1')
+          redis.call('ZADD', p .. 'mq:' .. state[2], 0, ARGV[2])
+        end
+        return 1
+        """;
+
+    // ARGV: prefix, id...
+    // Returns {id, count, reply...} per request: chunks after the last acknowledged one, then the final reply.
+    public const string RepliesFor = """
+        local p = ARGV[1]
+        local out = {}
+        for i = 2, #ARGV do
+          local ack = redis.call('HGET', p .. 'm:' .. ARGV[i], 'ack')
+          if ack then
+            local replies = redis.call('LRANGE', p .. 'mr:' .. ARGV[i], tonumber(ack) + 1, -1)
+            out[#out + 1] = ARGV[i]
+            out[#out + 1] = #replies
+            for _, reply in ipairs(replies) do out[#out + 1] = reply end
+          end
+        end
+        return out
+        """;
+
+    // ARGV: prefix, lease ms, limit, shard...
+    // Returns {id, envelope, interrupted, last chunk, ...} of due requests, oldest first, and leases them.
+    public const string Unprocessed = Now + """
+        local p = ARGV[1]
+        local leased = now + tonumber(ARGV[2])
+        local budget = tonumber(ARGV[3])
+        local out = {}
+        for i = 4, #ARGV do
+          if budget <= 0 then break end
+          local q = p .. 'mq:' .. ARGV[i]
+          local ids = redis.call('ZRANGEBYSCORE', q, '-inf', now, 'LIMIT', 0, budget)
+          for _, id in ipairs(ids) do
+            local m = redis.call('HMGET', p .. 'm:' .. id, 'e', 'i', 'c', 'd')
+            if not m[1] or m[4] == '1' then
+              redis.call('ZREM', q, id)
+            else
+              redis.call('ZADD', q, leased, id)
+              out[#out + 1] = id
+              out[#out + 1] = m[1]
+              out[#out + 1] = m[2]
+              out[#out + 1] = m[3]
+              budget = budget - 1
+            end
+          end
+        end
+        return out
+        """;
+
+    // ARGV: prefix, shard...
+    // Ends the read leases of the shards' requests (delayed requests go back to their deliver-at).
+    public const string ResetShards = Now + """
+        local p = ARGV[1]
+        local reset = 0
+        for i = 2, #ARGV do
+          local q = p .. 'mq:' .. ARGV[i]
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', q, '(' .. now, '+inf')) do
+            local state = redis.call('HMGET', p .. 'm:' .. id, 'a', 'i')
+            local at = tonumber(state[1] or '0')
+            if state[2] == '1' then at = 0 end
+            redis.call('ZADD', q, at, id)
+            reset = reset + 1
+          end
+        end
+        return reset
+        """;
+
+    // ARGV: prefix, id
+    public const string ClearReplies = """
+        local p = ARGV[1]
+        local m = p .. 'm:' .. ARGV[2]
+        local shard = redis.call('HGET', m, 's')
+        if not shard then return 0 end
+        redis.call('DEL', p .. 'mr:' .. ARGV[2])
+        redis.call('PERSIST', m)
+        redis.call('HSET', m, 'd', '0', 'i', '0', 'c', '-1', 'ack', '-1')
+        redis.call('ZADD', p .. 'mq:' .. shard, 0, ARGV[2])
+        return 1
+        """;
+}

@@ -1,0 +1,173 @@
+using System.Globalization;
+using StackExchange.Redis;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Transport;
+
+namespace SocketRunnerAspire.Cluster.Storage.Redis;
+
+/// <summary>
+/// MessageStorage on Redis (or Garnet) through StackExchange.Redis. Every operation is one Lua script
+/// (<see cref="RedisMessageScripts"/>), so de-duplication, reply ordering and read leases are atomic; keys share
+/// the cluster's hash tag with RunnerStorage. Completed requests (and their primary keys) are kept for
+/// <paramref name="retention"/> (zero keeps them forever), which is also how long duplicates are recognised.
+/// Redis errors and timeouts surface as <see cref="PersistenceException"/>.
+/// </summary>
+public sealed class RedisMessageStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan retention) : IMessageStorage
+{
+    private readonly string _prefix = "{" + clusterName + "}:";
+    private readonly long _retentionMs = (long)retention.TotalMilliseconds;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <inheritdoc />
+    public Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken) => Run<SaveRequestResult>(async () =>
+    {
+        var envelope = EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveRequest, [],
+        [
+            _prefix, Id(request.Id), request.Address.ShardId.ToString(), request.StorageKey ?? string.Empty,
+            request.DeliverAt?.ToUnixTimeMilliseconds() ?? 0, envelope,
+        ]).ConfigureAwait(false))!;
+        if (result.Length == 0)
+        {
+            return SaveRequestResult.Saved.Instance;
+        }
+
+        var originalId = long.Parse((string)result[0]!, CultureInfo.InvariantCulture);
+        var last = (byte[]?)result[1];
+        return new SaveRequestResult.Duplicate(originalId, last is { Length: > 0 } ? PersistedReplyCodec.Decode(originalId, last) : null);
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task SaveEnvelopeAsync(PersistedEnvelope envelope, CancellationToken cancellationToken) => Run(async () =>
+    {
+        var (kind, sequence) = envelope switch
+        {
+            PersistedEnvelope.AckChunk ack => ("ack", ack.Sequence),
+            _ => ("interrupt", 0),
+        };
+        await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveEnvelope, [], [_prefix, Id(envelope.RequestId), kind, sequence]).ConfigureAwait(false);
+        return 0;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> SaveReplyAsync(PersistedReply reply, CancellationToken cancellationToken) => Run(async () =>
+        (long)await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveReply, [],
+        [
+            _prefix, Id(reply.RequestId), reply.Sequence, reply.IsFinal ? 1 : 0, PersistedReplyCodec.Encode(reply), _retentionMs,
+        ]).ConfigureAwait(false) == 1, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PersistedReply>> RepliesForAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken) => Run<IReadOnlyList<PersistedReply>>(async () =>
+    {
+        if (requestIds.Count == 0)
+        {
+            return [];
+        }
+
+        var args = new RedisValue[1 + requestIds.Count];
+        args[0] = _prefix;
+        var i = 1;
+        foreach (var id in requestIds)
+        {
+            args[i++] = Id(id);
+        }
+
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.RepliesFor, [], args).ConfigureAwait(false))!;
+        var replies = new List<PersistedReply>();
+        for (var at = 0; at + 1 < result.Length;)
+        {
+            var requestId = long.Parse((string)result[at]!, CultureInfo.InvariantCulture);
+            var count = (int)result[at + 1];
+            for (var n = 0; n < count; n++)
+            {
+                replies.Add(PersistedReplyCodec.Decode(requestId, (byte[])result[at + 2 + n]!));
+            }
+
+            at += 2 + count;
+        }
+
+        return replies;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesAsync(IReadOnlyCollection<ShardId> shards, int limit, CancellationToken cancellationToken) => Run<IReadOnlyList<UnprocessedMessage>>(async () =>
+    {
+        if (shards.Count == 0 || limit <= 0)
+        {
+            return [];
+        }
+
+        var args = new RedisValue[3 + shards.Count];
+        args[0] = _prefix;
+        args[1] = (long)MessageStorageDefaults.ReadLease.TotalMilliseconds;
+        args[2] = limit;
+        var i = 3;
+        foreach (var shard in shards)
+        {
+            args[i++] = shard.ToString();
+        }
+
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.Unprocessed, [], args).ConfigureAwait(false))!;
+        var messages = new List<UnprocessedMessage>(result.Length / 4);
+        for (var at = 0; at + 3 < result.Length; at += 4)
+        {
+            var id = long.Parse((string)result[at]!, CultureInfo.InvariantCulture);
+            try
+            {
+                var envelope = EnvelopeCodec.Decode((byte[])result[at + 1]!);
+                var request = new PersistedRequest(id, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload,
+                    TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
+                messages.Add(new UnprocessedMessage(request, (string?)result[at + 2] == "1", int.Parse((string)result[at + 3]!, CultureInfo.InvariantCulture)));
+            }
+            catch (MalformedMessageException ex)
+            {
+                // As Effect does: an unreadable request gets a failure reply, so it is not handed out forever.
+                await SaveReplyAsync(new PersistedReply(id, 0, IsFinal: true, IsFailure: true, ReplyFailure.Encode(ex)), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return messages;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ResetShardsAsync(IReadOnlyCollection<ShardId> shards, CancellationToken cancellationToken) => Run(async () =>
+    {
+        if (shards.Count == 0)
+        {
+            return 0;
+        }
+
+        var args = new RedisValue[1 + shards.Count];
+        args[0] = _prefix;
+        var i = 1;
+        foreach (var shard in shards)
+        {
+            args[i++] = shard.ToString();
+        }
+
+        await Db.ScriptEvaluateAsync(RedisMessageScripts.ResetShards, [], args).ConfigureAwait(false);
+        return 0;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ClearRepliesAsync(long requestId, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await Db.ScriptEvaluateAsync(RedisMessageScripts.ClearReplies, [], [_prefix, Id(requestId)]).ConfigureAwait(false);
+        return 0;
+    }, cancellationToken);
+
+    private static string Id(long id) => id.ToString("D19", CultureInfo.InvariantCulture);
+
+    private static async Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new PersistenceException($"Message storage failed: {ex.Message}", ex);
+        }
+    }
+}
