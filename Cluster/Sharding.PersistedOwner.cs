@@ -341,7 +341,23 @@ public sealed partial class Sharding
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             timeout.CancelAfter(_options.StorageTimeout);
-            var batch = await _messages.UnprocessedMessagesAsync(owned, StorageReadBatch, timeout.Token).ConfigureAwait(false);
+            IReadOnlyList<UnprocessedMessage> batch;
+            try
+            {
+                batch = await _messages.UnprocessedMessagesAsync(owned, StorageReadBatch, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
+            {
+                // The read may have leased messages on the server even though the answer was lost: end those
+                // leases before the next read, or the messages would wait out the lease.
+                foreach (var shard in owned)
+                {
+                    _needsReset.TryAdd(shard, 0);
+                }
+
+                throw;
+            }
+
             foreach (var message in batch)
             {
                 if (_persistedRuns.TryGetValue(message.Request.Id, out var running))

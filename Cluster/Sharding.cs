@@ -224,8 +224,6 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     internal async Task CrashAsync()
     {
         _shuttingDown = true;
-        await DisposeListenerAsync().ConfigureAwait(false);
-        await StopLoopsAsync().ConfigureAwait(false);
         foreach (var state in _shards.Values)
         {
             lock (state)
@@ -234,8 +232,11 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             }
         }
 
-        // A killed process finishes nothing: queued messages are dropped and running handlers interrupted.
+        // A killed process finishes nothing: queued messages are dropped and running handlers interrupted
+        // before anything else (closing connections first would let queued messages run meanwhile).
         await Task.WhenAll(_managers.Values.Select(manager => manager.StopAllAsync(TimeSpan.Zero))).ConfigureAwait(false);
+        await DisposeListenerAsync().ConfigureAwait(false);
+        await StopLoopsAsync().ConfigureAwait(false);
         foreach (var manager in _managers.Values)
         {
             await manager.DisposeAsync().ConfigureAwait(false);
