@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Storage;
 
 namespace SocketRunnerAspire.Cluster.Persistence;
@@ -105,8 +104,9 @@ internal sealed class ReplyPoller(IMessageStorage storage, TimeSpan interval, Ti
             {
                 break;
             }
-            catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
+            catch (Exception ex)
             {
+                // Whatever failed, waiters must keep being served: log and poll again.
                 logger.LogDebug(ex, "Polling replies of persisted messages failed; retrying");
             }
 

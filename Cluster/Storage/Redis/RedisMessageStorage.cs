@@ -159,15 +159,6 @@ public sealed class RedisMessageStorage(IConnectionMultiplexer redis, string clu
 
     private static string Id(long id) => id.ToString("D19", CultureInfo.InvariantCulture);
 
-    private static async Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await operation().WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            throw new PersistenceException($"Message storage failed: {ex.Message}", ex);
-        }
-    }
+    private static Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
+        RedisCall.Run("Message storage", operation, cancellationToken);
 }

@@ -75,17 +75,8 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
         }
     }
 
-    private static async Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await operation().WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            throw new PersistenceException($"Runner storage failed: {ex.Message}", ex);
-        }
-    }
+    private static Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
+        RedisCall.Run("Runner storage", operation, cancellationToken);
 
     private sealed record RunnerRecord(string[] Groups, double Weight);
 }

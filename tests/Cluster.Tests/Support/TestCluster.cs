@@ -37,6 +37,9 @@ public sealed class TestCluster : IAsyncDisposable
 
     public IMessageStorage Messages { get; }
 
+    /// <summary>Every node's log, for failure messages.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
     public Probe Probe { get; } = new();
 
     public Sharding Client { get; }
@@ -97,7 +100,8 @@ public sealed class TestCluster : IAsyncDisposable
         });
         var transport = _transports();
         _ownedTransports.Add(transport);
-        return new Sharding(Options(address), Storage, transport, builder.Entities, messageStorage: Messages);
+        var logs = Logs.CreateFactory();
+        return new Sharding(Options(address), Storage, transport, builder.Entities, logs, messageStorage: Messages);
     }
 
     public async Task<Sharding> AddRunnerAsync()

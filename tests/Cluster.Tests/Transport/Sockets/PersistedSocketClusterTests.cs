@@ -53,7 +53,20 @@ public sealed class PersistedSocketClusterTests(GarnetFixture garnet, ITestOutpu
 
         await cluster.CrashRunnerAsync(owner);
 
-        Assert.Equal(5, await deposit.WaitAsync(TimeSpan.FromSeconds(30)));
+        try
+        {
+            Assert.Equal(5, await deposit.WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            output.WriteLine($"runs: {string.Join(",", cluster.Probe.Runs.Keys)}; replies: {string.Join(",", messages.Replies.Select(r => r.RequestId))}; requests: {string.Join(",", messages.Requests.Select(r => r.Id + "/" + r.Address))}");
+            output.WriteLine($"owner now: {cluster.Client.GetOwner(account.Address.ShardId)}; runners: {string.Join(",", cluster.Runners.Select(r => r.Address + ":" + r.OwnedShards.Contains(account.Address.ShardId)))}");
+            foreach (var (level, category, message) in cluster.Logs.Entries)
+            {
+                output.WriteLine($"{level} {category}: {message}");
+            }
+        }
+
         Assert.Equal(1, cluster.Probe.Runs["survivor"]);
         Assert.NotEqual(owner.Address, cluster.Probe.HandledBy["survivor"]);
     }
