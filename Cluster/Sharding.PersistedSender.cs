@@ -67,7 +67,7 @@ public sealed partial class Sharding
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new PersistenceException($"Saving persisted message {request.Tag} for {request.Address} took longer than {_options.StorageTimeout}; it was not sent.");
+            throw new PersistenceException($"Saving persisted message {request.Tag} for {request.Address} took longer than {_options.StorageTimeout}; it may not have been stored (resend it with the same primary key).");
         }
     }
 

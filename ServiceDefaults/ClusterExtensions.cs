@@ -57,7 +57,9 @@ public static class ClusterExtensions
 
     private static void AddCluster(IHostApplicationBuilder builder, Action<ClusterBuilder> configure)
     {
-        builder.AddRedisClient(StorageConnectionName);
+        // Fail fast while storage is unreachable instead of queueing commands: the cluster retries on its own
+        // schedule, and a persisted send must not be reported failed and then run when the connection returns.
+        builder.AddRedisClient(StorageConnectionName, configureOptions: options => options.BacklogPolicy = BacklogPolicy.FailFast);
         builder.Services.AddOptions<RunnerSocketOptions>().Bind(builder.Configuration.GetSection("Cluster:Socket"));
         builder.Services.AddSingleton<IRunnerStorage>(sp =>
         {
