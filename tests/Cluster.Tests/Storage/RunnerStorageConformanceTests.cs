@@ -97,9 +97,9 @@ public abstract class RunnerStorageConformanceTests
     public Task RunnersWhoseHeartbeatExpiredAreNotListed() => FactAsync(async () =>
     {
         var storage = CreateStorage();
+        var registered = System.Diagnostics.Stopwatch.StartNew();   // before A's heartbeat, so a slow second call cannot make A look early
         await storage.RegisterAsync(Info(A), true, default);
         await storage.RegisterAsync(Info(B), true, default);
-        var registered = System.Diagnostics.Stopwatch.StartNew();
 
         // B keeps heartbeating; A never does. A must drop out (not before its lease could expire), B must stay.
         IReadOnlyList<RegisteredRunner> runners;
