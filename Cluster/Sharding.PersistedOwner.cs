@@ -152,8 +152,8 @@ public sealed partial class Sharding
         }
         finally
         {
+            // Interrupt is not disposed: an interrupt may still arrive for a run that just ended (it has no timer to free).
             _persistedRuns.TryRemove(new KeyValuePair<long, PersistedRun>(request.Id, run));
-            run.Interrupt.Dispose();
         }
     }
 
