@@ -21,6 +21,10 @@ public sealed partial class Sharding
     private readonly ConcurrentDictionary<ShardId, byte> _needsReset = new();
     private readonly SemaphoreSlim _storageWake = new(0);
 
+    // The earliest DeliverAt this runner was told about (Unix ms), so delayed messages are read at their time
+    // rather than at the next poll.
+    private long _nextDueMs = long.MaxValue;
+
     // Requests completed here since the current storage pass began reading (Effect's processedRequestIds): a
     // pass may read a request just before another path saves its reply, and must not run it again.
     private ConcurrentDictionary<long, PersistedReply> _recentlyCompleted = new();
@@ -29,7 +33,9 @@ public sealed partial class Sharding
     public Task HandleNotifyAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
     {
         RequirePersistence();
-        WakeStorageLoop();
+        WakeStorageLoopAt(envelope.Length == sizeof(long)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(envelope.Span))
+            : null);
         return Task.CompletedTask;
     }
 
@@ -336,6 +342,12 @@ public sealed partial class Sharding
         }
 
         _recentlyCompleted = new ConcurrentDictionary<long, PersistedReply>();
+        var due = Interlocked.Read(ref _nextDueMs);
+        if (due <= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - DueMargin.TotalMilliseconds)
+        {
+            Interlocked.CompareExchange(ref _nextDueMs, long.MaxValue, due);   // this pass reads it
+        }
+
         var owned = OwnedShards.Where(s => !_needsReset.ContainsKey(s)).ToHashSet();
         while (owned.Count > 0 && !_shuttingDown)
         {
@@ -388,6 +400,39 @@ public sealed partial class Sharding
     }
 
     private void WakeStorageLoop() => Release(_storageWake);
+
+    private static readonly TimeSpan DueMargin = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Wakes the storage loop now and, for a delayed message, again at <paramref name="due"/>.</summary>
+    private void WakeStorageLoopAt(DateTimeOffset? due)
+    {
+        if (due is { } at)
+        {
+            var ms = at.ToUnixTimeMilliseconds();
+            for (var current = Interlocked.Read(ref _nextDueMs); ms < current; current = Interlocked.Read(ref _nextDueMs))
+            {
+                if (Interlocked.CompareExchange(ref _nextDueMs, ms, current) == current)
+                {
+                    break;
+                }
+            }
+        }
+
+        WakeStorageLoop();
+    }
+
+    /// <summary>Until the next storage read: the poll interval, or less when a delayed message falls due sooner.</summary>
+    private TimeSpan NextStorageReadWait()
+    {
+        var due = Interlocked.Read(ref _nextDueMs);
+        if (due == long.MaxValue)
+        {
+            return _options.EntityMessagePollInterval;
+        }
+
+        var untilDue = DateTimeOffset.FromUnixTimeMilliseconds(due) + DueMargin - DateTimeOffset.UtcNow;
+        return untilDue <= TimeSpan.Zero ? TimeSpan.Zero : Min(untilDue, _options.EntityMessagePollInterval);
+    }
 
     private void RequirePersistence()
     {

@@ -31,8 +31,8 @@ public sealed partial class Sharding
         }
         else if (kind == RpcKind.Tell)
         {
-            // Effect's "discard": stored means delivered eventually; tell the owner to look now.
-            await NotifyOwnerAsync(address).ConfigureAwait(false);
+            // Effect's "discard": stored means delivered eventually; tell the owner to look now (or at its time).
+            await NotifyOwnerAsync(address, persisted.DeliverAt).ConfigureAwait(false);
             return default!;
         }
         else
@@ -102,7 +102,7 @@ public sealed partial class Sharding
                 }
             }
 
-            return await WaitForStoredReplyAsync(request.Id, request.Address, cancellationToken).ConfigureAwait(false);
+            return await WaitForStoredReplyAsync(request.Id, request.Address, cancellationToken, request.DeliverAt).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !traits.Uninterruptible)
         {
@@ -256,12 +256,12 @@ public sealed partial class Sharding
     private TimeSpan NudgeInterval => _options.EntityReplyPollInterval * 5;
 
     /// <summary>Waits for the final reply in storage, nudging the current owner to read storage now rather than at its next poll.</summary>
-    private async Task<PersistedReply> WaitForStoredReplyAsync(long requestId, EntityAddress address, CancellationToken cancellationToken)
+    private async Task<PersistedReply> WaitForStoredReplyAsync(long requestId, EntityAddress address, CancellationToken cancellationToken, DateTimeOffset? due = null)
     {
         var reply = _replyPoller!.WaitAsync(requestId, _options.PersistedReplyTimeout, cancellationToken);
         while (!reply.IsCompleted)
         {
-            await NotifyOwnerAsync(address).ConfigureAwait(false);
+            await NotifyOwnerAsync(address, due).ConfigureAwait(false);
             await Task.WhenAny(reply, Task.Delay(NudgeInterval, cancellationToken)).ConfigureAwait(false);
         }
 
@@ -276,7 +276,7 @@ public sealed partial class Sharding
     }
 
     /// <summary>Tells the shard's owner that storage has something for it (best effort; the owner also polls).</summary>
-    private async Task NotifyOwnerAsync(EntityAddress address)
+    private async Task NotifyOwnerAsync(EntityAddress address, DateTimeOffset? due = null)
     {
         var owner = GetOwner(address.ShardId);
         if (owner is null)
@@ -286,14 +286,20 @@ public sealed partial class Sharding
 
         if (owner == Address)
         {
-            WakeStorageLoop();
+            WakeStorageLoopAt(due);
             return;
         }
 
         try
         {
+            var payload = new byte[due is null ? 0 : sizeof(long)];
+            if (due is { } at)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(payload, at.ToUnixTimeMilliseconds());
+            }
+
             using var timeout = new CancellationTokenSource(_options.StorageTimeout);
-            await _transport.NotifyAsync(owner.Value, ReadOnlyMemory<byte>.Empty, timeout.Token).ConfigureAwait(false);
+            await _transport.NotifyAsync(owner.Value, payload, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
         {

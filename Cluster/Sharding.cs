@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Cron;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Singletons;
 using SocketRunnerAspire.Cluster.Ids;
 using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Observability;
@@ -66,7 +68,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         ILoggerFactory? loggerFactory = null,
         IServiceProvider? services = null,
         ClusterSerializer? serializer = null,
-        IMessageStorage? messageStorage = null)
+        IMessageStorage? messageStorage = null,
+        IEnumerable<SingletonRegistration>? singletons = null,
+        IEnumerable<CronRegistration>? crons = null)
     {
         _options = options;
         _storage = storage;
@@ -79,6 +83,16 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             _replyPoller = new ReplyPoller(messageStorage, options.EntityReplyPollInterval, options.StorageTimeout, _logger);
         }
         Address = options.RunnerAddress?.ToRunnerAddress();
+        _services = services ?? EmptyServiceProvider.Instance;
+        _singletons.AddRange(singletons ?? []);
+        if (crons?.ToDictionary(c => c.Name, StringComparer.Ordinal) is { Count: > 0 } schedules)
+        {
+            // A cron is an entity that runs the ticks plus a singleton that keeps the next tick scheduled.
+            entities = entities.Append(CronEntity.Registration(this, schedules, _logger));
+            _singletons.AddRange(schedules.Values.Select(cron =>
+                new SingletonRegistration("cron:" + cron.Name, (_, ct) => KeepCronScheduledAsync(cron, ct), cron.Options.ShardGroup)));
+        }
+
         entities = entities.ToArray();
         foreach (var entity in entities)
         {
@@ -105,6 +119,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
     /// <summary>The machine id RunnerStorage gave this runner (for Snowflake ids); null until registered.</summary>
     public long? MachineId { get; private set; }
+
+    /// <summary>A new Snowflake id: unique in the cluster (its machine part is this runner's registration), increasing here.</summary>
+    public long NewSnowflakeId() => _ids.Next();
 
     /// <summary>Shards whose lease this runner holds (and whose entities it hosts).</summary>
     public IReadOnlyCollection<ShardId> OwnedShards => _shards.Where(s => s.Value.Owned).Select(s => s.Key).ToArray();
@@ -180,7 +197,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 Loop(RebalanceOnceAsync, _rebalanceWake, Min(TimeSpan.FromSeconds(1), _options.RefreshAssignmentsInterval)),
                 RefreshLeasesLoopAsync(),
                 Loop(CheckRunnerHealthOnceAsync, new SemaphoreSlim(0), _options.RunnerHealthCheckInterval),
-                .. _messages is null ? Array.Empty<Task>() : [Loop(ReadStorageOnceAsync, _storageWake, _options.EntityMessagePollInterval)],
+                .. _messages is null ? Array.Empty<Task>() : [Loop(ReadStorageOnceAsync, _storageWake, NextStorageReadWait)],
             ];
         WakeRebalance();
     }
@@ -206,6 +223,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         if (Address is { } self)
         {
             await Task.WhenAll(_shards.Where(s => s.Value.Owned).Select(s => StopShardEntitiesAsync(s.Key))).ConfigureAwait(false);
+            await StopSingletonsAsync(null, _options.EntityTerminationTimeout).ConfigureAwait(false);
             await IgnoreStorageErrors(ct => _storage.ReleaseAllAsync(self, ct)).ConfigureAwait(false);
             if (!_options.PreemptiveShutdown)
             {
@@ -234,6 +252,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
         // A killed process finishes nothing: queued messages are dropped and running handlers interrupted
         // before anything else (closing connections first would let queued messages run meanwhile).
+        await StopSingletonsAsync(null, TimeSpan.Zero).ConfigureAwait(false);
         await Task.WhenAll(_managers.Values.Select(manager => manager.StopAllAsync(TimeSpan.Zero))).ConfigureAwait(false);
         await DisposeListenerAsync().ConfigureAwait(false);
         await StopLoopsAsync().ConfigureAwait(false);
@@ -745,6 +764,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         var wanted = mine.Where(shard => !IsOwned(shard)).OrderBy(s => s.Group, StringComparer.Ordinal).ThenBy(s => s.Id).ToArray();
         if (wanted.Length == 0)
         {
+            StartOwnedSingletons();
             return;
         }
 
@@ -782,6 +802,8 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             LogAcquired(_logger, acquired.Count, wanted.Length);
             WakeStorageLoop();
         }
+
+        StartOwnedSingletons();
     }
 
     private async Task RefreshLeasesLoopAsync()
@@ -844,10 +866,13 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             }
         }
 
-        return Task.WhenAll(_managers.Values.Select(manager => manager.StopShardAsync(shard)));
+        return Task.WhenAll(_managers.Values.Select(manager => manager.StopShardAsync(shard))
+            .Append(StopSingletonsAsync(shard, _options.EntityTerminationTimeout)));
     }
 
-    private Task Loop(Func<Task> step, SemaphoreSlim wake, TimeSpan interval) => Task.Run(async () =>
+    private Task Loop(Func<Task> step, SemaphoreSlim wake, TimeSpan interval) => Loop(step, wake, () => interval);
+
+    private Task Loop(Func<Task> step, SemaphoreSlim wake, Func<TimeSpan> interval) => Task.Run(async () =>
     {
         while (!_stopping.IsCancellationRequested)
         {
@@ -867,7 +892,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
             try
             {
-                await wake.WaitAsync(interval, _stopping.Token).ConfigureAwait(false);
+                await wake.WaitAsync(interval(), _stopping.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

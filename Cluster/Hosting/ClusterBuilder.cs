@@ -1,14 +1,58 @@
+using SocketRunnerAspire.Cluster.Cron;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Singletons;
 
 namespace SocketRunnerAspire.Cluster;
 
-/// <summary>Collects the entity types a process hosts (runners) or knows (clients).</summary>
+/// <summary>Collects the entity types, singletons and cron schedules a process hosts (runners) or knows (clients).</summary>
 public sealed class ClusterBuilder
 {
     private readonly List<EntityRegistration> _entities = [];
+    private readonly List<SingletonRegistration> _singletons = [];
+    private readonly List<CronRegistration> _crons = [];
 
     /// <summary>The registered entity types.</summary>
     public IReadOnlyList<EntityRegistration> Entities => _entities;
+
+    /// <summary>The registered singletons.</summary>
+    public IReadOnlyList<SingletonRegistration> Singletons => _singletons;
+
+    /// <summary>The registered cron schedules.</summary>
+    public IReadOnlyList<CronRegistration> Crons => _crons;
+
+    /// <summary>
+    /// Registers a singleton: <paramref name="run"/> runs on exactly one runner of the cluster, the one holding the
+    /// shard <paramref name="name"/> hashes to in <paramref name="shardGroup"/>; it is cancelled when that shard
+    /// moves and started on its next owner, and restarted with back-off (1 s doubling to 1 min) when it throws.
+    /// </summary>
+    public ClusterBuilder AddSingleton(string name, Func<SingletonContext, CancellationToken, Task> run, string shardGroup = ShardId.DefaultGroup)
+    {
+        if (_singletons.Any(s => s.Name == name) || (name.StartsWith("cron:", StringComparison.Ordinal) && _crons.Any(c => "cron:" + c.Name == name)))
+        {
+            throw new InvalidOperationException($"Singleton '{name}' is registered twice.");
+        }
+
+        _singletons.Add(new SingletonRegistration(name, run, shardGroup));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a cron schedule (5 fields, or 6 with seconds first): <paramref name="execute"/> runs once per tick
+    /// cluster-wide, on the runner owning the schedule's entity; ticks are persisted messages delivered at their
+    /// time, de-duplicated by tick time, so they survive runners going away. Requires MessageStorage.
+    /// </summary>
+    public ClusterBuilder AddCron(string name, string expression, Func<CronContext, CancellationToken, Task> execute, Action<ClusterCronOptions>? configure = null)
+    {
+        if (_crons.Any(c => c.Name == name))
+        {
+            throw new InvalidOperationException($"Cron '{name}' is registered twice.");
+        }
+
+        var options = new ClusterCronOptions();
+        configure?.Invoke(options);
+        _crons.Add(new CronRegistration(name, expression, execute, options));
+        return this;
+    }
 
     /// <summary>
     /// Registers <typeparamref name="TEntity"/>: <paramref name="factory"/> creates one instance per entity id

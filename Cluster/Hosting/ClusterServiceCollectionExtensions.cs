@@ -39,7 +39,9 @@ public static class ClusterServiceCollectionExtensions
             builder.Entities,
             sp.GetRequiredService<ILoggerFactory>(),
             sp,
-            messageStorage: sp.GetRequiredService<IMessageStorage>()));
+            messageStorage: sp.GetRequiredService<IMessageStorage>(),
+            singletons: builder.Singletons,
+            crons: builder.Crons));
         services.AddHostedService<ShardingHostedService>();
         return services;
     }

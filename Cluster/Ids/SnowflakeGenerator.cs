@@ -43,9 +43,15 @@ public sealed class SnowflakeGenerator
         }
     }
 
-    /// <summary>When <paramref name="id"/> was made.</summary>
-    public static DateTimeOffset TimestampOf(long id) => Epoch.AddMilliseconds(id >> (MachineBits + SequenceBits));
-
-    /// <summary>The machine part of <paramref name="id"/>.</summary>
-    public static int MachineIdOf(long id) => (int)(id >> SequenceBits) & ((1 << MachineBits) - 1);
+    /// <summary>The parts of <paramref name="id"/>: when it was made, by which machine, and its sequence in that millisecond.</summary>
+    public static SnowflakeParts Parse(long id) => new(
+        Epoch.AddMilliseconds(id >> (MachineBits + SequenceBits)),
+        (int)(id >> SequenceBits) & ((1 << MachineBits) - 1),
+        (int)id & ((1 << SequenceBits) - 1));
 }
+
+/// <summary>The parts of a Snowflake id.</summary>
+/// <param name="Timestamp">When it was made (millisecond precision).</param>
+/// <param name="MachineId">The machine (runner registration) that made it, mod 1024.</param>
+/// <param name="Sequence">Its sequence within that millisecond (0-4095).</param>
+public readonly record struct SnowflakeParts(DateTimeOffset Timestamp, int MachineId, int Sequence);

@@ -21,8 +21,11 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly Func<int, RunnerAddress> _addresses;
     private readonly List<IRunnerTransport> _ownedTransports = [];
 
-    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages)
+    private readonly Action<ClusterBuilder>? _configure;
+
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure)
     {
+        _configure = configure;
         Messages = messages ?? new InMemoryMessageStorage();
         _tweak = tweak;
         _entity = entity;
@@ -53,9 +56,10 @@ public sealed class TestCluster : IAsyncDisposable
         IRunnerStorage? storage = null,
         Func<IRunnerTransport>? transports = null,
         Func<int, RunnerAddress>? addresses = null,
-        IMessageStorage? messages = null)
+        IMessageStorage? messages = null,
+        Action<ClusterBuilder>? configure = null)
     {
-        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages);
+        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages, configure);
         for (var i = 1; i <= runners; i++)
         {
             await cluster.AddRunnerAsync();
@@ -98,10 +102,12 @@ public sealed class TestCluster : IAsyncDisposable
             CounterEntity.Configure(definition);
             _entity?.Invoke(definition);
         });
+        _configure?.Invoke(builder);
         var transport = _transports();
         _ownedTransports.Add(transport);
         var logs = Logs.CreateFactory();
-        return new Sharding(Options(address), Storage, transport, builder.Entities, logs, messageStorage: Messages);
+        return new Sharding(Options(address), Storage, transport, builder.Entities, logs, messageStorage: Messages,
+            singletons: builder.Singletons, crons: builder.Crons);
     }
 
     public async Task<Sharding> AddRunnerAsync()

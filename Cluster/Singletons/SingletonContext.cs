@@ -1,0 +1,25 @@
+namespace SocketRunnerAspire.Cluster.Singletons;
+
+/// <summary>What a singleton job knows about where it runs.</summary>
+public sealed class SingletonContext
+{
+    internal SingletonContext(string name, RunnerAddress runner, IServiceProvider services, Sharding sharding)
+    {
+        Name = name;
+        Runner = runner;
+        Services = services;
+        Sharding = sharding;
+    }
+
+    /// <summary>The singleton's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The runner it runs on.</summary>
+    public RunnerAddress Runner { get; }
+
+    /// <summary>Services of the hosting process.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>The cluster, to send to entities.</summary>
+    public Sharding Sharding { get; }
+}
