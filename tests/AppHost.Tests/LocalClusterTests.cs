@@ -94,4 +94,31 @@ public sealed class LocalClusterTests(LocalClusterFixture cluster) : IClassFixtu
 
         Assert.Equal(ports.Count, ports.Distinct().Count());
     }
+
+    [Fact]
+    public async Task TheSampleSingletonRunsOnExactlyOneRunner()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var hosts = new List<string>();
+            for (var i = 1; i <= LocalClusterFixture.RunnerCount; i++)
+            {
+                using var http = cluster.App.CreateHttpClient($"runner-{i}", "http");
+                var info = await http.GetFromJsonAsync<JsonElement>("/", Timeout);
+                if (info.GetProperty("singletons").EnumerateArray().Any(s => s.GetString() == "cluster-report"))
+                {
+                    hosts.Add($"runner-{i}");
+                }
+            }
+
+            if (hosts.Count == 1)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"cluster-report runs on {hosts.Count} runners: {string.Join(", ", hosts)}");
+            await Task.Delay(500);
+        }
+    }
 }
