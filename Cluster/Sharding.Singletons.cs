@@ -15,14 +15,14 @@ public sealed partial class Sharding
     private readonly Lock _singletonGate = new();
     private IServiceProvider _services = EmptyServiceProvider.Instance;
 
-    /// <summary>Names of the singletons running on this runner (diagnostics and tests).</summary>
+    /// <summary>Names of the singletons running on this runner (diagnostics and tests); a job that returned is not listed.</summary>
     public IReadOnlyCollection<string> RunningSingletons
     {
         get
         {
             lock (_singletonGate)
             {
-                return [.. _runningSingletons.Keys];
+                return [.. _runningSingletons.Where(s => !s.Value.Run.IsCompleted).Select(s => s.Key)];
             }
         }
     }
