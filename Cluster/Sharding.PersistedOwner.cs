@@ -284,9 +284,9 @@ public sealed partial class Sharding
                     return;   // acknowledged in storage (the caller's Envelope RPC did not reach us)
                 }
             }
-            catch (Exception ex) when (ex is PersistenceException or OperationCanceledException && !_stopping.IsCancellationRequested)
+            catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
             {
-                LogStorageRetry(_logger, ex);
+                LogStorageRetry(_logger, ex);   // a stopping runner leaves at the next wait, as not assigned
             }
         }
     }
