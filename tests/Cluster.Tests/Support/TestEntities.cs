@@ -139,8 +139,12 @@ public sealed class Probe
 
     public System.Collections.Concurrent.ConcurrentDictionary<string, RunnerAddress?> HandledBy { get; } = new();
 
+    /// <summary>Every run, in order: which key on which runner.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string Key, RunnerAddress? Runner)> History { get; } = new();
+
     public void Handled(string key, RunnerAddress? runner)
     {
+        History.Enqueue((key, runner));
         Runs.AddOrUpdate(key, 1, (_, n) => n + 1);
         HandledAt[key] = DateTimeOffset.UtcNow;
         HandledBy[key] = runner;

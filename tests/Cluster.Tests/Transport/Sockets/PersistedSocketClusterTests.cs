@@ -52,6 +52,7 @@ public sealed class PersistedSocketClusterTests(GarnetFixture garnet, ITestOutpu
         Assert.False(cluster.Probe.Runs.ContainsKey("survivor"));
 
         await cluster.CrashRunnerAsync(owner);
+        cluster.Probe.Open("blocker");   // the volatile Hold is retried on the next owner too; let it finish there
 
         try
         {
@@ -119,14 +120,25 @@ public sealed class PersistedSocketClusterTests(GarnetFixture garnet, ITestOutpu
         var firstHalf = await killed.Task;
 
         Assert.Equal(total, cluster.Probe.Runs.Count);
-        Assert.All(cluster.Probe.Runs, run => Assert.Equal(1, run.Value));
         Assert.Contains(cluster.Probe.HandledBy.Values, runner => runner == victim.Address);
+
+        // Exactly once, except what the killed runner had finished but not yet recorded as done when it died:
+        // that ran again on the next owner (at-least-once). Nothing else may run twice.
+        var reruns = cluster.Probe.Runs.Where(run => run.Value > 1).Select(run => run.Key).ToHashSet();
+        var history = cluster.Probe.History.ToArray();
+        Assert.All(reruns, key =>
+        {
+            var runners = history.Where(h => h.Key == key).Select(h => h.Runner).ToArray();
+            Assert.Equal(2, runners.Length);
+            Assert.Equal(victim.Address, runners[0]);
+        });
+        output.WriteLine($"{reruns.Count} messages ran again after the kill (finished on the killed runner, reply not yet saved)");
+        var runsBeforeRepeats = cluster.Probe.History.Count;
         output.WriteLine($"{total / 2} persisted request/replies before the kill in {firstHalf.TotalSeconds:0.00} s = {total / 2 / firstHalf.TotalSeconds:0} msg/s; all {total} in {clock.Elapsed.TotalSeconds:0.00} s");
 
         // Sending a used key again returns the stored reply and runs nothing.
         var repeats = await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => cluster.Client.GetEntity<CounterEntity>($"acct-{i}").AskAsync(new Deposit($"m-{i}", 1))));
-        Assert.Equal(total, cluster.Probe.Runs.Count);
-        Assert.All(cluster.Probe.Runs, run => Assert.Equal(1, run.Value));
+        Assert.Equal(runsBeforeRepeats, cluster.Probe.History.Count);
         Assert.All(repeats, balance => Assert.InRange(balance, 1, 10));
     }
 
