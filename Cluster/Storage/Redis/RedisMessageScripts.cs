@@ -11,11 +11,6 @@ namespace SocketRunnerAspire.Cluster.Storage.Redis;
 /// </summary>
 internal static class RedisMessageScripts
 {
-    private const string Now = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        """;
-
     // ARGV: prefix, id, shard, primary key ('' = none), deliver-at ms (0 = now), envelope
     // Returns {} when saved, {original id, last reply ('' = none)} for a duplicate primary key.
     public const string SaveRequest = """
@@ -99,7 +94,7 @@ internal static class RedisMessageScripts
 
     // ARGV: prefix, lease ms, limit, shard...
     // Returns {id, envelope, interrupted, last chunk, ...} of due requests, oldest first, and leases them.
-    public const string Unprocessed = Now + """
+    public const string Unprocessed = RedisLua.Now + """
         local p = ARGV[1]
         local leased = now + tonumber(ARGV[2])
         local budget = tonumber(ARGV[3])
@@ -127,7 +122,7 @@ internal static class RedisMessageScripts
 
     // ARGV: prefix, shard...
     // Ends the read leases of the shards' requests (delayed requests go back to their deliver-at).
-    public const string ResetShards = Now + """
+    public const string ResetShards = RedisLua.Now + """
         local p = ARGV[1]
         local reset = 0
         for i = 2, #ARGV do

@@ -9,31 +9,28 @@ internal static class RedisRunnerScripts
 {
     // KEYS: runners, health, heartbeats, machine ids, machine id sequence
     // ARGV: address, runner, healthy (0|1)
-    public const string Register = """
+    public const string Register = RedisLua.Now + """
         local id = redis.call('HGET', KEYS[4], ARGV[1])
         if not id then
           id = redis.call('INCR', KEYS[5])
           redis.call('HSET', KEYS[4], ARGV[1], id)
         end
-        local t = redis.call('TIME')
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-        redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+        redis.call('ZADD', KEYS[3], now, ARGV[1])
         return tonumber(id)
         """;
 
     // KEYS: runners, health, heartbeats, held shards of the runner
     // ARGV: address, lock key prefix, stale-after (ms)
     // Removes the runner, releases its locks, and forgets runners whose heartbeat is older than stale-after.
-    public const string Unregister = """
+    public const string Unregister = RedisLua.Now + """
         local function forget(address)
           redis.call('HDEL', KEYS[1], address)
           redis.call('HDEL', KEYS[2], address)
           redis.call('ZREM', KEYS[3], address)
         end
         forget(ARGV[1])
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
         for _, address in ipairs(stale) do forget(address) end
         return #stale
@@ -42,9 +39,7 @@ internal static class RedisRunnerScripts
     // KEYS: runners, health, heartbeats
     // ARGV: live-within (ms)
     // Returns [address, runner, healthy, ...] for runners with a heartbeat newer than live-within.
-    public const string GetRunners = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    public const string GetRunners = RedisLua.Now + """
         local live = redis.call('ZRANGEBYSCORE', KEYS[3], now - tonumber(ARGV[1]), '+inf')
         local result = {}
         for _, address in ipairs(live) do
@@ -85,9 +80,8 @@ internal static class RedisRunnerScripts
     // KEYS: heartbeats, held shards of the runner, lock key of each shard...
     // ARGV: address, lease (ms), shard id of each lock key...
     // Heartbeats the runner and extends the leases still ours; returns the shards still held.
-    public const string Refresh = """
-        local t = redis.call('TIME')
-        redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+    public const string Refresh = RedisLua.Now + """
+        redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
         local held = {}
         for i = 3, #KEYS do
           if redis.call('GET', KEYS[i]) == ARGV[1] then
