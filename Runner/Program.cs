@@ -1,19 +1,25 @@
 using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Runner.Entities;
 using SocketRunnerAspire.Runner.Jobs;
+using SocketRunnerAspire.Runner.State;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 
 // Serves the runner protocol on Cluster:RunnerAddress, coordinates through the "storage" Redis
-// connection, and hosts the sample entities, one singleton and one cron schedule.
+// connection, and hosts the sample entities (a shop's carts and inventory, and counters), one
+// singleton and one cron schedule.
 builder.AddClusterRunner(cluster =>
 {
+    CartEntity.Register(cluster);
+    InventoryEntity.Register(cluster);
     CounterEntity.Register(cluster);
     cluster.AddSingleton(ClusterReport.Name, ClusterReport.RunAsync);
     cluster.AddCron(Heartbeat.Name, Heartbeat.Schedule, Heartbeat.RunAsync);
 });
+
+builder.Services.AddSingleton<EntityStateStore>();
 
 var app = builder.Build();
 

@@ -1,0 +1,64 @@
+using System.Runtime.CompilerServices;
+using SocketRunnerAspire.Cluster;
+using SocketRunnerAspire.Contracts;
+
+namespace SocketRunnerAspire.ClientApp.Endpoints;
+
+/// <summary>The shop's carts over HTTP; each call goes to the cart's entity on whichever runner owns it.</summary>
+public static class CartEndpoints
+{
+    public sealed record AddItemRequest(string Sku, int Quantity = 1);
+
+    public sealed record CheckoutRequest(string? OrderId);
+
+    public static IEndpointRouteBuilder MapCartEndpoints(this IEndpointRouteBuilder app)
+    {
+        var carts = app.MapGroup("/carts/{cartId}").WithTags("Carts");
+
+        carts.MapGet("/", (string cartId, Sharding sharding, CancellationToken cancellationToken) =>
+                sharding.GetEntity<Cart>(cartId).AskAsync(new GetCart(), cancellationToken))
+            .WithName("GetCart").WithSummary("Reads a cart.");
+
+        carts.MapPost("/items", async Task<IResult> (string cartId, AddItemRequest item, Sharding sharding, CancellationToken cancellationToken) =>
+            {
+                if (string.IsNullOrWhiteSpace(item.Sku) || item.Quantity <= 0)
+                {
+                    return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                    {
+                        ["item"] = ["A SKU and a positive quantity are required."],
+                    });
+                }
+
+                return TypedResults.Ok(await sharding.GetEntity<Cart>(cartId).AskAsync(new AddItem(item.Sku, item.Quantity), cancellationToken));
+            })
+            .WithName("AddItem").WithSummary("Adds an item; the cart asks the SKU's inventory entity (often on another runner) for its price.");
+
+        carts.MapDelete("/items/{sku}", (string cartId, string sku, Sharding sharding, CancellationToken cancellationToken) =>
+                sharding.GetEntity<Cart>(cartId).AskAsync(new RemoveItem(sku), cancellationToken))
+            .WithName("RemoveItem").WithSummary("Removes a SKU from the cart.");
+
+        carts.MapPost("/checkout", async Task<IResult> (string cartId, CheckoutRequest? request, Sharding sharding, CancellationToken cancellationToken) =>
+            {
+                // The order id is the idempotency key: retrying a checkout with the same id runs it once.
+                var orderId = string.IsNullOrWhiteSpace(request?.OrderId) ? Guid.NewGuid().ToString("N") : request.OrderId;
+                var result = await sharding.GetEntity<Cart>(cartId).AskAsync(new Checkout(orderId), cancellationToken);
+                return result.Accepted ? TypedResults.Ok(result) : TypedResults.Conflict(result);
+            })
+            .WithName("Checkout")
+            .WithSummary("Reserves every line at its inventory and closes the cart; persisted, and run once per order id.");
+
+        carts.MapGet("/watch", (string cartId, Sharding sharding, CancellationToken cancellationToken) =>
+                TypedResults.ServerSentEvents(Watch(sharding, cartId, cancellationToken), eventType: "cart"))
+            .WithName("WatchCart").WithSummary("Server-sent events: the cart now and after every change.");
+
+        return app;
+    }
+
+    private static async IAsyncEnumerable<CartSnapshot> Watch(Sharding sharding, string cartId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var snapshot in sharding.GetEntity<Cart>(cartId).StreamAsync(new WatchCart(), cancellationToken))
+        {
+            yield return snapshot;
+        }
+    }
+}
