@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using SocketRunnerAspire.ClientApp.Endpoints;
 using SocketRunnerAspire.ClientApp.Errors;
 using SocketRunnerAspire.Cluster;
@@ -11,6 +12,7 @@ builder.AddServiceDefaults();
 // outgoing connections; hosts none.
 builder.AddClusterClient();
 
+builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 builder.Services.AddOpenApi();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ClusterProblemDetails>();

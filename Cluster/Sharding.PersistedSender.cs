@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Transport;
 
@@ -90,6 +91,7 @@ public sealed partial class Sharding
                 }
                 else if (GetOwner(request.Address.ShardId) is { } owner && owner != Address)
                 {
+                    Activity.Current?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
                     try
                     {
                         var reply = await _transport.RequestAsync(owner, EncodeEnvelope(request), persisted: true, cancellationToken).ConfigureAwait(false);

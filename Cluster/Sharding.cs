@@ -41,6 +41,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     private readonly IMessageStorage? _messages;
     private readonly ReplyPoller? _replyPoller;
     private SnowflakeGenerator _ids = new(Random.Shared.Next(1024));
+    private string? _runnerName;
     private readonly ILogger _logger;
     private readonly Dictionary<string, EntityManager> _managers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EntityRegistration> _entityTypes = new(StringComparer.Ordinal);
@@ -122,6 +123,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
     /// <summary>A new Snowflake id: unique in the cluster (its machine part is this runner's registration), increasing here.</summary>
     public long NewSnowflakeId() => _ids.Next();
+
+    /// <summary>This runner's address as text for logs and spans, or <c>client</c> on a client-only node.</summary>
+    private string RunnerName => _runnerName ??= Address?.ToString() ?? "client";
 
     /// <summary>Shards whose lease this runner holds (and whose entities it hosts).</summary>
     public IReadOnlyCollection<ShardId> OwnedShards => _shards.Where(s => s.Value.Owned).Select(s => s.Key).ToArray();
@@ -304,6 +308,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 if (_managers.TryGetValue(address.EntityType, out var manager) && IsOwned(address.ShardId))
                 {
+                    activity?.SetTag(ClusterDiagnostics.TargetRunnerTag, RunnerName);
                     try
                     {
                         return await SendLocalAsync<TReply>(manager, address, kind, tag, request, cancellationToken).ConfigureAwait(false);
@@ -316,6 +321,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 else if (GetOwner(address.ShardId) is { } owner && owner != Address)
                 {
                     envelope ??= EncodeEnvelope(address, tag, kind, _serializer.SerializeObject(request));
+                    activity?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
                     try
                     {
                         var reply = await _transport.RequestAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false);
@@ -354,7 +360,9 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         }
         finally
         {
-            ClusterDiagnostics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            ClusterDiagnostics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, address.EntityType),
+                new KeyValuePair<string, object?>(ClusterDiagnostics.RpcTag, tag));
         }
     }
 
@@ -482,15 +490,12 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             Interlocked.Increment(ref _nextRequestId), address, tag, kind, payload, current?.Id, current?.TraceStateString));
     }
 
-    private static Activity? StartSendActivity(EntityAddress address, string tag)
+    private Activity? StartSendActivity(EntityAddress address, string tag)
     {
         var activity = ClusterDiagnostics.ActivitySource.StartActivity($"send {address.EntityType}.{tag}", ActivityKind.Client);
         if (activity is not null)
         {
-            activity.SetTag("cluster.entity.type", address.EntityType);
-            activity.SetTag("cluster.entity.id", address.EntityId);
-            activity.SetTag("cluster.shard", address.ShardId.ToString());
-            activity.SetTag("cluster.rpc", tag);
+            ClusterDiagnostics.TagEntityCall(activity, address, tag, RunnerName);
         }
 
         return activity;
@@ -629,7 +634,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 _transport.OnRunnerUnavailable(gone);
             }
 
-            LogAssignmentChanged(_logger, healthy.Length, _assignment.Count(a => a.Value == Address));
+            LogAssignmentChanged(_logger, RunnerName, healthy.Length, _assignment.Count(a => a.Value == Address));
             WakeRebalance();
         }
 
@@ -737,7 +742,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 await StopShardEntitiesAsync(shard).ConfigureAwait(false);
                 _unreleased.TryAdd(shard, 0);
             })).ConfigureAwait(false);
-            LogReleased(_logger, leaving.Length);
+            LogReleased(_logger, RunnerName, leaving.Length, OwnedShards.Count);
         }
 
         // Release leases of shards we stopped hosting; a failed release is retried on the next pass (as
@@ -799,7 +804,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
 
         if (acquired.Count > 0)
         {
-            LogAcquired(_logger, acquired.Count, wanted.Length);
+            LogAcquired(_logger, RunnerName, acquired.Count, wanted.Length, OwnedShards.Count);
             WakeStorageLoop();
         }
 
@@ -967,14 +972,14 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner {Address} registered with machine id {MachineId}")]
     private static partial void LogRegistered(ILogger logger, string address, long machineId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shard assignment recomputed: {Runners} healthy runners, {Mine} shards assigned to this runner")]
-    private static partial void LogAssignmentChanged(ILogger logger, int runners, int mine);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard assignment recomputed on {Runner}: {Runners} healthy runners, {Assigned} shards assigned to it")]
+    private static partial void LogAssignmentChanged(ILogger logger, string runner, int runners, int assigned);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Acquired {Acquired} of {Wanted} shard leases")]
-    private static partial void LogAcquired(ILogger logger, int acquired, int wanted);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner {Runner} acquired {Acquired} of {Wanted} shard leases and now owns {Owned} shards")]
+    private static partial void LogAcquired(ILogger logger, string runner, int acquired, int wanted, int owned);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} shards")]
-    private static partial void LogReleased(ILogger logger, int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner {Runner} released {Released} shards and now owns {Owned} shards")]
+    private static partial void LogReleased(ILogger logger, string runner, int released, int owned);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost {Count} shard leases; their entities were stopped")]
     private static partial void LogLeasesLost(ILogger logger, int count);

@@ -197,11 +197,7 @@ internal sealed class EntityInstance
                 $"handle {Address.EntityType}.{work.Rpc.Tag}", ActivityKind.Server, work.Parent);
             if (activity is not null)
             {
-                activity.SetTag("cluster.entity.type", Address.EntityType);
-                activity.SetTag("cluster.entity.id", Address.EntityId);
-                activity.SetTag("cluster.shard", Address.ShardId.ToString());
-                activity.SetTag("cluster.rpc", work.Rpc.Tag);
-                activity.SetTag("cluster.runner", Context.Runner?.ToString());
+                ClusterDiagnostics.TagEntityCall(activity, Address, work.Rpc.Tag, Context.Runner?.ToString() ?? "local");
             }
 
             try
@@ -221,7 +217,7 @@ internal sealed class EntityInstance
                     work.Reply.TrySetResult(await work.Rpc.InvokeAsync(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false));
                 }
 
-                ClusterDiagnostics.MessagesProcessed.Add(1);
+                ClusterDiagnostics.MessagesProcessed.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
             }
             catch (OperationCanceledException) when (work.Cancellation.IsCancellationRequested)
             {

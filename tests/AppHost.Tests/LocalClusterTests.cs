@@ -3,7 +3,8 @@ using System.Text.Json;
 
 namespace SocketRunnerAspire.AppHost.Tests;
 
-public sealed class LocalClusterTests(LocalClusterFixture cluster) : IClassFixture<LocalClusterFixture>
+[Collection(LocalClusterFixture.Collection)]
+public sealed class LocalClusterTests(LocalClusterFixture cluster)
 {
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
