@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -35,6 +36,18 @@ public static class ClusterStorageExtensions
                 : $"Cluster storage: container runtime '{runtime}' is healthy, using the Redis container.");
         }
 
+        if (mode == StorageMode.External)
+        {
+            if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(name)))
+            {
+                throw new InvalidOperationException(
+                    $"{ModeKey}=External needs the connection string ConnectionStrings:{name} (user secrets, environment or command line).");
+            }
+
+            Console.WriteLine($"Cluster storage: the external server in ConnectionStrings:{name}.");
+            return new ClusterStorage(mode, builder.AddConnectionString(name), Server: null);
+        }
+
         if (mode == StorageMode.Container)
         {
             var redis = builder.AddRedis(name);
@@ -57,6 +70,9 @@ public static class ClusterStorageExtensions
 
     /// <summary>Gives <paramref name="project"/> the storage connection string and starts it once storage is healthy.</summary>
     public static IResourceBuilder<T> WithClusterStorage<T>(this IResourceBuilder<T> project, ClusterStorage storage)
-        where T : IResourceWithEnvironment, IResourceWithWaitSupport =>
-        project.WithReference(storage.Connection).WaitFor(storage.Server);
+        where T : IResourceWithEnvironment, IResourceWithWaitSupport
+    {
+        project.WithReference(storage.Connection);
+        return storage.Server is null ? project : project.WaitFor(storage.Server);
+    }
 }

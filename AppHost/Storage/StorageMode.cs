@@ -11,4 +11,10 @@ public enum StorageMode
 
     /// <summary>Garnet hosted as a .NET project; needs nothing installed.</summary>
     Garnet,
+
+    /// <summary>
+    /// An existing Redis (or Redis-compatible) server: the connection string <c>ConnectionStrings:storage</c>
+    /// from the AppHost's configuration or user secrets, e.g. <c>redis.internal:6379,password=...,ssl=true</c>.
+    /// </summary>
+    External,
 }

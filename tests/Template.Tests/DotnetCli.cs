@@ -24,6 +24,10 @@ internal static class DotnetCli
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         startInfo.Environment["DOTNET_NOLOGO"] = "1";
         startInfo.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        startInfo.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
+        // CI asks every `dotnet test` for TRX files through these; the generated solution's results are not this run's.
+        startInfo.Environment.Remove("VSTestLogger");
+        startInfo.Environment.Remove("VSTestResultsDirectory");
 
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("Could not start dotnet.");
         var output = new StringBuilder();

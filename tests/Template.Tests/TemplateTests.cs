@@ -1,8 +1,8 @@
 namespace SocketRunnerAspire.Template.Tests;
 
 /// <summary>
-/// Installs the repository as a template into an isolated hive, instantiates it under another name
-/// and runner count, and builds what it produced.
+/// Installs the repository as a template into an isolated hive, instantiates it under another name,
+/// runner count and storage mode, builds what it produced and runs its AppHost tests.
 /// </summary>
 public sealed class TemplateTests : IDisposable
 {
@@ -13,7 +13,7 @@ public sealed class TemplateTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("srat-template-").FullName;
 
     [Fact]
-    public async Task InstantiatedTemplateRenamesEverythingAndBuilds()
+    public async Task InstantiatedTemplateRenamesEverythingBuildsAndPassesItsAppHostTests()
     {
         var repo = FindRepositoryRoot();
         var hive = Path.Combine(_root, "hive");
@@ -23,6 +23,7 @@ public sealed class TemplateTests : IDisposable
         await DotnetCli.RunAsync(_root, TimeSpan.FromMinutes(2),
             "new", "socketrunner-aspire", "-n", NewName, "-o", output,
             "--runner-count", RunnerCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--storage", "Garnet",
             "--debug:custom-hive", hive);
 
         var files = Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories).ToArray();
@@ -40,11 +41,25 @@ public sealed class TemplateTests : IDisposable
 
         Assert.DoesNotContain("Template.Tests", File.ReadAllText(Path.Combine(output, $"{NewName}.slnx")), StringComparison.Ordinal);
         Assert.Contains($"\"Runners\": {RunnerCount}", File.ReadAllText(Path.Combine(output, "AppHost", "appsettings.json")), StringComparison.Ordinal);
+        Assert.Contains("\"Mode\": \"Garnet\"", File.ReadAllText(Path.Combine(output, "AppHost", "appsettings.json")), StringComparison.Ordinal);
         Assert.Contains($"<AssemblyName>{NewName}.Cluster</AssemblyName>", File.ReadAllText(Path.Combine(output, "Cluster", "Cluster.csproj")), StringComparison.Ordinal);
+
+        var readme = File.ReadAllText(Path.Combine(output, "README.md"));
+        Assert.StartsWith($"# {NewName}", readme, StringComparison.Ordinal);
+        Assert.Contains("## Next steps", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("Use it as a template", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("Template.Tests", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("<!--#", readme, StringComparison.Ordinal);
 
         await DotnetCli.RunAsync(output, TimeSpan.FromMinutes(8), "build", $"{NewName}.slnx", "-nodeReuse:false");
         Assert.True(File.Exists(Path.Combine(output, "AppHost", "bin", "Debug", "net10.0", $"{NewName}.AppHost.dll")),
             "the instantiated AppHost was not built");
+
+        // The generated AppHost tests start the generated cluster (Garnet, runners, ClientApp) and check its traces.
+        // Its Cluster.Tests are the same sources as this repository's, which CI runs, so they are only built here.
+        var tests = await DotnetCli.RunAsync(output, TimeSpan.FromMinutes(8),
+            "test", Path.Combine("tests", "AppHost.Tests", "AppHost.Tests.csproj"), "--no-build");
+        Assert.Matches(@"Passed!\s+-\s+Failed:\s+0,", tests);
     }
 
     private static string FindRepositoryRoot()
