@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text;
+
+namespace SocketRunnerAspire.Bench;
+
+/// <summary>The results as a Markdown table (pasted into the README) and as ratios measured in the same run.</summary>
+public static class SummaryTable
+{
+    public static IReadOnlyList<object> Ratios(IReadOnlyList<LoadResult> results) =>
+        results.Where(r => r is { System: "socketrunner", Scenario: "Increment" }).Select(ours =>
+        {
+            var orleans = results.FirstOrDefault(r => r is { System: "orleans", Scenario: "Increment" } && r.Concurrency == ours.Concurrency);
+            var raw = results.FirstOrDefault(r => r is { System: "raw-echo", Scenario: "Increment" } && r.Concurrency == ours.Concurrency);
+            return (object)new
+            {
+                concurrency = ours.Concurrency,
+                throughputVsOrleans = orleans is null ? double.NaN : ours.Throughput / orleans.Throughput,
+                p99VsOrleans = orleans is null ? double.NaN : ours.P99Ms / orleans.P99Ms,
+                throughputVsRawEcho = raw is null ? double.NaN : ours.Throughput / raw.Throughput,
+            };
+        }).ToArray();
+
+    public static string Render(IReadOnlyList<LoadResult> results, IReadOnlyDictionary<string, double> extras)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| system | RPC | concurrency | req/s | p50 ms | p99 ms | p99.9 ms | vs Orleans | vs raw echo |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            var orleans = results.FirstOrDefault(o => o.System == "orleans" && o.Scenario == r.Scenario && o.Concurrency == r.Concurrency);
+            var raw = results.FirstOrDefault(o => o.System == "raw-echo" && o.Scenario == r.Scenario && o.Concurrency == r.Concurrency);
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.System} | {r.Scenario} | {r.Concurrency} | {r.Throughput:N0} | {r.P50Ms:N3} | {r.P99Ms:N3} | {r.P999Ms:N3} | {Ratio(r, orleans)} | {Ratio(r, raw)} |");
+        }
+
+        text.AppendLine();
+        foreach (var (key, value) in extras)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {key}: {value:N2}");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Ratio(LoadResult result, LoadResult? baseline) =>
+        baseline is null || ReferenceEquals(result, baseline) ? "" : (result.Throughput / baseline.Throughput).ToString("N2", CultureInfo.InvariantCulture) + "×";
+}
