@@ -518,7 +518,8 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
             return ReadOnlyMemory<byte>.Empty;
         }
 
-        var reply = await work.Reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // The caller's cancellation interrupts the handler (or skips the queued message), which completes Reply.
+        var reply = await work.Reply.Task.ConfigureAwait(false);
         return rpc.SerializeReply(_serializer, reply);
     }
 
@@ -560,7 +561,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         var rpc = ResolveRpc(manager, envelope.Tag, expectStream ? RpcKind.Stream : envelope.Kind);
         var message = rpc.DeserializeRequest(_serializer, envelope.Payload);
         var parent = ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out var context) ? context : default;
-        var work = new EntityWork(rpc, message, parent, cancellationToken);
+        var work = new EntityWork(rpc, message, parent, cancellationToken, replyInline: !expectStream);
         DeliverToOwnedShard(manager, address, work);
         return (rpc, work);
     }

@@ -214,7 +214,11 @@ internal sealed class EntityInstance
                 }
                 else
                 {
-                    work.Reply.TrySetResult(await work.Rpc.InvokeAsync(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false));
+                    var reply = await work.Rpc.InvokeAsync(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false);
+                    // A remote request's reply is sent inline by TrySetResult: end the span first, so it is
+                    // exported before the caller can see the reply.
+                    activity?.Stop();
+                    work.Reply.TrySetResult(reply);
                 }
 
                 ClusterDiagnostics.MessagesProcessed.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));

@@ -15,6 +15,9 @@ using StackExchange.Redis;
 // Side-by-side benchmark on loopback: this runtime (3 runners + a client-only node) vs Orleans (3 silos + an
 // external client) vs a raw echo over the same transport. `--quick` runs a tenth of the requests.
 var quick = args.Contains("--quick");
+// `--only <system>` (raw-echo, socketrunner or orleans) runs one system's request/response runs, e.g. under a profiler.
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+bool Runs(string system) => only is null || only == system;
 var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("bench", "results", "latest.json");
 const int Entities = 1_000;
 const int Nodes = 3;
@@ -55,8 +58,9 @@ static long ManagedBytes()
 }
 
 // (c) The practical limit: the same frames and serializer, answered by the frame handler.
-await using (var echo = await RawEchoServers.StartAsync(Nodes))
+if (Runs("raw-echo"))
 {
+    await using var echo = await RawEchoServers.StartAsync(Nodes);
     foreach (var c in concurrencies)
     {
         Report(await ClosedLoopLoad.RunAsync("raw-echo", "Increment", c, Requests(c), Warmup(c), timeBound,
@@ -65,14 +69,20 @@ await using (var echo = await RawEchoServers.StartAsync(Nodes))
 }
 
 // (a) This runtime.
-await using (var cluster = await SocketRunnerBenchCluster.StartAsync(redis, Nodes))
+if (Runs("socketrunner"))
 {
+    await using var cluster = await SocketRunnerBenchCluster.StartAsync(redis, Nodes);
     var counters = Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
     var one = new Increment(1);
     foreach (var c in concurrencies)
     {
         Report(await ClosedLoopLoad.RunAsync("socketrunner", "Increment", c, Requests(c), Warmup(c), timeBound,
             async i => await counters[i % Entities].AskAsync(one)));
+    }
+
+    if (only is not null)
+    {
+        return;
     }
 
     // (b) Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
@@ -106,13 +116,19 @@ await using (var cluster = await SocketRunnerBenchCluster.StartAsync(redis, Node
 }
 
 // (b) Orleans: 3 silos, an external client, the same counter logic.
-await using (var orleans = await OrleansBenchCluster.StartAsync(Nodes))
+if (Runs("orleans"))
 {
+    await using var orleans = await OrleansBenchCluster.StartAsync(Nodes);
     var grains = Enumerable.Range(0, Entities).Select(i => orleans.Client.GetGrain<ICounterGrain>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
     foreach (var c in concurrencies)
     {
         Report(await ClosedLoopLoad.RunAsync("orleans", "Increment", c, Requests(c), Warmup(c), timeBound,
             async i => await grains[i % Entities].Increment(1)));
+    }
+
+    if (only is not null)
+    {
+        return;
     }
 
     var before = ManagedBytes();

@@ -90,6 +90,11 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         var call = new UnaryCall();
         var id = Register(call, rented);
         await SendRequestAsync(new OutgoingFrame(kind, id, (byte)flags, meta, payload, rented), id, cancellationToken).ConfigureAwait(false);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return await call.Task.ConfigureAwait(false);
+        }
+
         await using var registration = cancellationToken.Register(() => Cancel(id, call, cancellationToken)).ConfigureAwait(false);
         return await call.Task.ConfigureAwait(false);
     }

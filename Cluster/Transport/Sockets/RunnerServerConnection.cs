@@ -50,7 +50,9 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
             case FrameKind.StreamRequest:
             case FrameKind.Envelope:
             case FrameKind.Notify:
-                var requestCts = CancellationTokenSource.CreateLinkedTokenSource(_closed);
+                // Not linked to the connection's token (a registration per request, contended under load):
+                // closing the connection cancels every in-flight request's source instead.
+                var requestCts = new CancellationTokenSource();
                 if (!_inFlight.TryAdd(frame.RequestId, requestCts))
                 {
                     requestCts.Dispose();

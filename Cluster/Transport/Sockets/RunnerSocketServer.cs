@@ -46,7 +46,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
             File.Delete(endPoint.ToString()!); // a stale socket file from a previous run would fail the bind
         }
 
-        var factory = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggerFactory);
+        var factory = new SocketTransportFactory(Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = options.InlineSocketScheduling }), loggerFactory);
         var listener = await factory.BindAsync(endPoint, cancellationToken).ConfigureAwait(false);
         var logger = loggerFactory.CreateLogger<RunnerSocketServer>();
         var server = new RunnerSocketServer(listener, handler, options, logger);

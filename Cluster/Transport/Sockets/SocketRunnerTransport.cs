@@ -31,7 +31,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
         _options = options ?? new RunnerSocketOptions();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<SocketRunnerTransport>();
-        _connectionFactory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), _logger);
+        _connectionFactory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = _options.InlineSocketScheduling }, _logger);
     }
 
     /// <inheritdoc />
