@@ -43,9 +43,8 @@ garnet.Start();
 Console.SetOut(console);
 await using var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{garnetPort},abortConnect=false");
 
-void Report(LoadResult result)
+void Print(LoadResult result)
 {
-    results.Add(result);
     Console.WriteLine($"  {result.System,-13} {result.Scenario,-19} c={result.Concurrency,-4} {result.Throughput,10:N0} req/s  p50 {result.P50Ms,7:N3} ms  p99 {result.P99Ms,7:N3} ms  p99.9 {result.P999Ms,7:N3} ms  errors {result.Errors}");
 }
 
@@ -57,51 +56,70 @@ static long ManagedBytes()
     return GC.GetTotalMemory(forceFullCollection: true);
 }
 
-// (c) The practical limit: the same frames and serializer, answered by the frame handler.
-if (Runs("raw-echo"))
+// Request/response: the three systems run side by side, interleaved per concurrency and repeated for `rounds`
+// rounds, so that a drifting machine (these are shared VMs) affects all three alike; each cell reports the
+// run with the median throughput.
+var rounds = quick ? 1 : 3;
+var systems = new List<(string Name, Func<int, ValueTask> Call)>();
+await using var echo = Runs("raw-echo") ? await RawEchoServers.StartAsync(Nodes) : null;
+if (echo is not null)
 {
-    await using var echo = await RawEchoServers.StartAsync(Nodes);
+    systems.Add(("raw-echo", async i => await echo.IncrementAsync(i % Entities, 1)));
+}
+
+await using var cluster = Runs("socketrunner") ? await SocketRunnerBenchCluster.StartAsync(redis, Nodes) : null;
+var one = new Increment(1);
+if (cluster is not null)
+{
+    var counters = Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
+    systems.Add(("socketrunner", async i => await counters[i % Entities].AskAsync(one)));
+}
+
+await using var orleans = Runs("orleans") ? await OrleansBenchCluster.StartAsync(Nodes) : null;
+if (orleans is not null)
+{
+    var grains = Enumerable.Range(0, Entities).Select(i => orleans.Client.GetGrain<ICounterGrain>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
+    systems.Add(("orleans", async i => await grains[i % Entities].Increment(1)));
+}
+
+var allRuns = new List<LoadResult>();
+for (var round = 1; round <= rounds; round++)
+{
+    Console.WriteLine($"Round {round} of {rounds}");
     foreach (var c in concurrencies)
     {
-        Report(await ClosedLoopLoad.RunAsync("raw-echo", "Increment", c, Requests(c), Warmup(c), timeBound,
-            async i => await echo.IncrementAsync(i % Entities, 1)));
+        foreach (var (name, call) in systems)
+        {
+            var run = await ClosedLoopLoad.RunAsync(name, "Increment", c, Requests(c), Warmup(c), timeBound, call);
+            allRuns.Add(run);
+            Print(run);
+        }
     }
 }
 
-// (a) This runtime.
-if (Runs("socketrunner"))
+foreach (var group in allRuns.GroupBy(r => (r.System, r.Concurrency)))
 {
-    await using var cluster = await SocketRunnerBenchCluster.StartAsync(redis, Nodes);
+    var sorted = group.OrderBy(r => r.Throughput).ToArray();
+    results.Add(sorted[sorted.Length / 2]);
+}
+
+if (cluster is not null && only is null)
+{
+    // Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
     var counters = Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
-    var one = new Increment(1);
-    foreach (var c in concurrencies)
-    {
-        Report(await ClosedLoopLoad.RunAsync("socketrunner", "Increment", c, Requests(c), Warmup(c), timeBound,
-            async i => await counters[i % Entities].AskAsync(one)));
-    }
-
-    if (only is not null)
-    {
-        return;
-    }
-
-    // (b) Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
     var persisted = new PersistedIncrement(1);
-    Report(await ClosedLoopLoad.RunAsync("socketrunner", "PersistedIncrement", 64, persistedRequests, 1_000, timeBound,
-        async i => await counters[i % Entities].AskAsync(persisted)));
+    var persistedRun = await ClosedLoopLoad.RunAsync("socketrunner", "PersistedIncrement", 64, persistedRequests, 1_000, timeBound,
+        async i => await counters[i % Entities].AskAsync(persisted));
+    results.Add(persistedRun);
+    Print(persistedRun);
 
-    // (c) Activation: one message to each of many new entities; managed memory per idle entity afterwards.
-    var before = ManagedBytes();
-    var activation = Stopwatch.StartNew();
-    var fresh = Enumerable.Range(0, activations).Select(i => cluster.Client.GetEntity<BenchCounter>($"a{i}")).ToArray();
-    await ClosedLoopLoad.RunAsync("socketrunner", "Activate", 256, activations, 0, TimeSpan.FromMinutes(2), async i => await fresh[i].AskAsync(one));
-    activation.Stop();
-    var perEntity = (ManagedBytes() - before) / (double)activations;
-    extras["socketrunner.activation.seconds"] = activation.Elapsed.TotalSeconds;
-    extras["socketrunner.activation.bytesPerEntity"] = perEntity;
-    Console.WriteLine($"  socketrunner  activated {activations:N0} entities in {activation.Elapsed.TotalSeconds:N2} s, {perEntity:N0} bytes each");
+    // Activation: one message to each of many new entities; managed memory per idle entity afterwards.
+    var (seconds, bytes) = await MeasureActivationAsync(i => cluster.Client.GetEntity<BenchCounter>($"a{i}").AskAsync(one));
+    extras["socketrunner.activation.seconds"] = seconds;
+    extras["socketrunner.activation.bytesPerEntity"] = bytes;
+    Console.WriteLine($"  socketrunner  activated {activations:N0} entities in {seconds:N2} s, {bytes:N0} bytes each");
 
-    // (d) Rebalancing with the default lease settings: a runner joins, then leaves gracefully.
+    // Rebalancing with the default lease settings: a runner joins, then leaves gracefully.
     var joined = Stopwatch.StartNew();
     var newcomer = await cluster.AddRunnerAsync();
     await cluster.WaitUntilStableAsync(TimeSpan.FromMinutes(2));
@@ -115,31 +133,21 @@ if (Runs("socketrunner"))
     Console.WriteLine($"  socketrunner  rebalance: join {joined.Elapsed.TotalSeconds:N2} s, leave {left.Elapsed.TotalSeconds:N2} s (until every shard is held by its new owner)");
 }
 
-// (b) Orleans: 3 silos, an external client, the same counter logic.
-if (Runs("orleans"))
+if (orleans is not null && only is null)
 {
-    await using var orleans = await OrleansBenchCluster.StartAsync(Nodes);
-    var grains = Enumerable.Range(0, Entities).Select(i => orleans.Client.GetGrain<ICounterGrain>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
-    foreach (var c in concurrencies)
-    {
-        Report(await ClosedLoopLoad.RunAsync("orleans", "Increment", c, Requests(c), Warmup(c), timeBound,
-            async i => await grains[i % Entities].Increment(1)));
-    }
+    var (seconds, bytes) = await MeasureActivationAsync(i => orleans.Client.GetGrain<ICounterGrain>($"a{i}").Increment(1));
+    extras["orleans.activation.seconds"] = seconds;
+    extras["orleans.activation.bytesPerEntity"] = bytes;
+    Console.WriteLine($"  orleans       activated {activations:N0} grains in {seconds:N2} s, {bytes:N0} bytes each");
+}
 
-    if (only is not null)
-    {
-        return;
-    }
-
+async Task<(double Seconds, double BytesPerEntity)> MeasureActivationAsync(Func<int, Task<int>> activate)
+{
     var before = ManagedBytes();
     var activation = Stopwatch.StartNew();
-    var fresh = Enumerable.Range(0, activations).Select(i => orleans.Client.GetGrain<ICounterGrain>($"a{i}")).ToArray();
-    await ClosedLoopLoad.RunAsync("orleans", "Activate", 256, activations, 0, TimeSpan.FromMinutes(2), async i => await fresh[i].Increment(1));
+    await ClosedLoopLoad.RunAsync("activation", "Activate", 256, activations, 0, TimeSpan.FromMinutes(2), async i => await activate(i));
     activation.Stop();
-    var perGrain = (ManagedBytes() - before) / (double)activations;
-    extras["orleans.activation.seconds"] = activation.Elapsed.TotalSeconds;
-    extras["orleans.activation.bytesPerEntity"] = perGrain;
-    Console.WriteLine($"  orleans       activated {activations:N0} grains in {activation.Elapsed.TotalSeconds:N2} s, {perGrain:N0} bytes each");
+    return (activation.Elapsed.TotalSeconds, (ManagedBytes() - before) / (double)activations);
 }
 
 Console.WriteLine();
@@ -153,7 +161,9 @@ await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new
     mode = quick ? "quick" : "full",
     entities = Entities,
     nodes = Nodes,
+    rounds,
     results,
+    allRuns,
     extras,
     ratios = SummaryTable.Ratios(results),
 }, new JsonSerializerOptions { WriteIndented = true }));
