@@ -50,6 +50,10 @@ public sealed class TemplateTests : IDisposable
         Assert.DoesNotContain("Use it as a template", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("Template.Tests", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("<!--#", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("bench/", readme, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(output, "bench")), "the benchmark must not be copied");
+        Assert.DoesNotContain("bench/", File.ReadAllText(Path.Combine(output, $"{NewName}.slnx")), StringComparison.Ordinal);
+        Assert.DoesNotContain("Bench", File.ReadAllText(Path.Combine(output, "Cluster", "Cluster.csproj")), StringComparison.Ordinal);
 
         await DotnetCli.RunAsync(output, TimeSpan.FromMinutes(8), "build", $"{NewName}.slnx", "-nodeReuse:false");
         Assert.True(File.Exists(Path.Combine(output, "AppHost", "bin", "Debug", "net10.0", $"{NewName}.AppHost.dll")),
