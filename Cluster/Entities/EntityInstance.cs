@@ -17,6 +17,9 @@ internal sealed class EntityInstance
     private readonly int _capacity;
     private readonly Channel<EntityWork> _mailbox;
     private readonly CancellationTokenSource _stopping = new();
+    // Streams (watches, subscriptions) have no natural end, so stopping interrupts them at once instead of
+    // waiting out the termination timeout for them, which would hold up every shard move while a client watches.
+    private readonly CancellationTokenSource _streamsStopping = new();
     private readonly Lock _gate = new();
     private readonly Task _running;
     private bool _stopped;
@@ -102,6 +105,8 @@ internal sealed class EntityInstance
             _stopped = true;
             _mailbox.Writer.TryComplete();
         }
+
+        await _streamsStopping.CancelAsync().ConfigureAwait(false);
 
         try
         {
@@ -192,7 +197,9 @@ internal sealed class EntityInstance
                 return;
             }
 
-            using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, _stopping.Token);
+            using var interrupt = work.Stream is null
+                ? CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, _stopping.Token)
+                : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, _stopping.Token, _streamsStopping.Token);
             using var activity = ClusterDiagnostics.ActivitySource.StartActivity(
                 $"handle {Address.EntityType}.{work.Rpc.Tag}", ActivityKind.Server, work.Parent);
             if (activity is not null)
@@ -228,7 +235,7 @@ internal sealed class EntityInstance
                 work.Reply.TrySetCanceled(work.Cancellation);
                 work.Stream?.Writer.TryComplete(new OperationCanceledException(work.Cancellation));
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested || (work.Stream is not null && _streamsStopping.IsCancellationRequested))
             {
                 work.Fail(new EntityNotAssignedToRunnerException(Address));
             }

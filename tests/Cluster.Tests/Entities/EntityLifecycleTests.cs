@@ -114,6 +114,25 @@ public sealed class EntityLifecycleTests
     }
 
     [Fact]
+    public async Task StoppingARunnerEndsOpenStreamsAtOnceInsteadOfWaitingOutTheTerminationTimeout()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, tweak: o => o.EntityTerminationTimeout = TimeSpan.FromSeconds(30));
+        await using var watch = cluster.Client.GetEntity<CounterEntity>("watched").StreamAsync(new CountTo(int.MaxValue)).GetAsyncEnumerator();
+        Assert.True(await watch.MoveNextAsync());   // open, its handler running and blocked on the unread stream
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await cluster.StopRunnerAsync(cluster.Runners[0]).WaitAsync(Timeout);
+
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {stopping.Elapsed} with a stream open");
+        await Assert.ThrowsAnyAsync<ClusterException>(async () =>
+        {
+            while (await watch.MoveNextAsync().AsTask().WaitAsync(Timeout))
+            {
+            }
+        });
+    }
+
+    [Fact]
     public async Task CancellingACallInterruptsTheHandler()
     {
         await using var cluster = await TestCluster.StartAsync(2);
