@@ -21,7 +21,7 @@ public sealed class ClusterTelemetryTests(LocalClusterFixture cluster)
     public async Task OneRequestIsTracedFromClientAppThroughTheCartsRunnerToTheInventorysRunner()
     {
         using var http = cluster.App.CreateHttpClient("clientapp");
-        var (cartId, cartRunner, sku, inventoryRunner) = await FindCartAndSkuOnDifferentRunnersAsync(http);
+        var (cartId, sku) = await FindCartAndSkuOnDifferentRunnersAsync(http);
 
         var response = await http.PostAsJsonAsync($"/carts/{cartId}/items", new { sku, quantity = 1 }, Timeout);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -39,24 +39,25 @@ public sealed class ClusterTelemetryTests(LocalClusterFixture cluster)
         Assert.Equal("Cart", send.Attributes["cluster.entity.type"]);
         Assert.Equal(cartId, send.Attributes["cluster.entity.id"]);
         Assert.Equal("AddItem", send.Attributes["cluster.rpc"]);
-        Assert.True(cartRunner == send.Attributes["cluster.target.runner"], $"cart on {cartRunner}, sku {sku} on {inventoryRunner}: {Describe(spans)}");
+        // The runners named by the spans, not by /cluster/locate a moment earlier: the trace must agree with itself.
+        Assert.True(send.Attributes["cluster.target.runner"] is { Length: > 0 }, $"the send names no target runner: {Describe(spans)}");
         Assert.Matches(@"^default:\d+$", send.Attributes["cluster.shard"]);
 
         var handleCart = Assert.Single(spans, s => s.Name == "handle Cart.AddItem");
         Assert.Equal(send.SpanId, handleCart.ParentSpanId);
         Assert.StartsWith("runner-", handleCart.Service, StringComparison.Ordinal);
-        Assert.Equal(cartRunner, handleCart.Attributes["cluster.runner"]);
+        Assert.Equal(send.Attributes["cluster.target.runner"], handleCart.Attributes["cluster.runner"]);
         Assert.Equal(send.Attributes["cluster.shard"], handleCart.Attributes["cluster.shard"]);
 
         var askInventory = Assert.Single(spans, s => s.Name == "send Inventory.GetStock");
         Assert.Equal(handleCart.Service, askInventory.Service);
         Assert.Equal(handleCart.SpanId, askInventory.ParentSpanId);
-        Assert.Equal(inventoryRunner, askInventory.Attributes["cluster.target.runner"]);
+        Assert.NotEqual(handleCart.Attributes["cluster.runner"], askInventory.Attributes["cluster.target.runner"]);
 
         var handleInventory = Assert.Single(spans, s => s.Name == "handle Inventory.GetStock");
         Assert.Equal(askInventory.SpanId, handleInventory.ParentSpanId);
         Assert.Equal(sku, handleInventory.Attributes["cluster.entity.id"]);
-        Assert.Equal(inventoryRunner, handleInventory.Attributes["cluster.runner"]);
+        Assert.Equal(askInventory.Attributes["cluster.target.runner"], handleInventory.Attributes["cluster.runner"]);
         Assert.NotEqual(handleCart.Service, handleInventory.Service);
 
         var runners = spans.Select(s => s.Service).Where(s => s.StartsWith("runner-", StringComparison.Ordinal)).Distinct().ToArray();
@@ -67,7 +68,7 @@ public sealed class ClusterTelemetryTests(LocalClusterFixture cluster)
     public async Task RunnersAndClientAppExportTheClusterMetrics()
     {
         using var http = cluster.App.CreateHttpClient("clientapp");
-        var (cartId, _, sku, _) = await FindCartAndSkuOnDifferentRunnersAsync(http);
+        var (cartId, sku) = await FindCartAndSkuOnDifferentRunnersAsync(http);
         (await http.PostAsJsonAsync($"/carts/{cartId}/items", new { sku, quantity = 1 }, Timeout)).EnsureSuccessStatusCode();
 
         string[] runnerMetrics = ["cluster.entities.active", "cluster.shards.owned", "cluster.mailbox.depth", "cluster.messages.processed", "cluster.request.duration"];
@@ -99,7 +100,7 @@ public sealed class ClusterTelemetryTests(LocalClusterFixture cluster)
         }
     }
 
-    private static async Task<(string CartId, string CartRunner, string Sku, string InventoryRunner)> FindCartAndSkuOnDifferentRunnersAsync(HttpClient http)
+    private static async Task<(string CartId, string Sku)> FindCartAndSkuOnDifferentRunnersAsync(HttpClient http)
     {
         var owners = new Dictionary<string, string>();
         foreach (var sku in Skus)
@@ -113,7 +114,7 @@ public sealed class ClusterTelemetryTests(LocalClusterFixture cluster)
             var cartRunner = await OwnerAsync(http, "Cart", cartId);
             if (owners.FirstOrDefault(o => o.Value != cartRunner) is { Key: not null } other)
             {
-                return (cartId, cartRunner, other.Key, other.Value);
+                return (cartId, other.Key);
             }
 
             Assert.True(i < 20, "every SKU and every cart tried lives on one runner");
