@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Contracts;
 
@@ -48,17 +47,9 @@ public static class CartEndpoints
             .WithSummary("Reserves every line at its inventory and closes the cart; persisted, and run once per order id.");
 
         carts.MapGet("/watch", (string cartId, Sharding sharding, CancellationToken cancellationToken) =>
-                TypedResults.ServerSentEvents(Watch(sharding, cartId, cancellationToken), eventType: "cart"))
+                TypedResults.ServerSentEvents(sharding.GetEntity<Cart>(cartId).StreamAsync(new WatchCart(), cancellationToken), eventType: "cart"))
             .WithName("WatchCart").WithSummary("Server-sent events: the cart now and after every change.");
 
         return app;
-    }
-
-    private static async IAsyncEnumerable<CartSnapshot> Watch(Sharding sharding, string cartId, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var snapshot in sharding.GetEntity<Cart>(cartId).StreamAsync(new WatchCart(), cancellationToken))
-        {
-            yield return snapshot;
-        }
     }
 }

@@ -3,12 +3,15 @@ namespace SocketRunnerAspire.AppHost.Tests;
 /// <summary>Polls until a condition holds, failing with the last observation after a bounded wait.</summary>
 internal static class Eventually
 {
-    public static async Task<T> GetAsync<T>(Func<T> observe, Func<T, bool> done, Func<T, string> describe, TimeSpan? timeout = null)
+    public static Task<T> GetAsync<T>(Func<T> observe, Func<T, bool> done, Func<T, string> describe, TimeSpan? timeout = null) =>
+        GetAsync(() => Task.FromResult(observe()), done, describe, timeout);
+
+    public static async Task<T> GetAsync<T>(Func<Task<T>> observe, Func<T, bool> done, Func<T, string> describe, TimeSpan? timeout = null, TimeSpan? interval = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
-            var value = observe();
+            var value = await observe();
             if (done(value))
             {
                 return value;
@@ -19,7 +22,7 @@ internal static class Eventually
                 Assert.Fail(describe(value));
             }
 
-            await Task.Delay(250);
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(250));
         }
     }
 }

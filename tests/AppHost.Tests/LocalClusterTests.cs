@@ -26,14 +26,15 @@ public sealed class LocalClusterTests(LocalClusterFixture cluster)
         var health = await http.GetAsync("/health", Timeout);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
 
-        string[] runners = [];
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (runners.Length < LocalClusterFixture.RunnerCount && DateTime.UtcNow < deadline)
-        {
-            using var root = JsonDocument.Parse(await http.GetStringAsync("/", Timeout));
-            runners = root.RootElement.GetProperty("runners").EnumerateArray().Select(r => r.GetString()!).ToArray();
-            await Task.Delay(250);
-        }
+        var runners = await Eventually.GetAsync(
+            async () =>
+            {
+                using var root = JsonDocument.Parse(await http.GetStringAsync("/", Timeout));
+                return root.RootElement.GetProperty("runners").EnumerateArray().Select(r => r.GetString()!).ToArray();
+            },
+            seen => seen.Length >= LocalClusterFixture.RunnerCount,
+            seen => $"clientapp sees {seen.Length} runners: {string.Join(", ", seen)}",
+            TimeSpan.FromSeconds(20));
 
         Assert.Equal(LocalClusterFixture.RunnerCount, runners.Length);
         Assert.All(runners, runner => Assert.StartsWith("localhost:", runner));
@@ -99,27 +100,25 @@ public sealed class LocalClusterTests(LocalClusterFixture cluster)
     [Fact]
     public async Task TheSampleSingletonRunsOnExactlyOneRunner()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var hosts = new List<string>();
-            for (var i = 1; i <= LocalClusterFixture.RunnerCount; i++)
+        await Eventually.GetAsync(
+            async () =>
             {
-                using var http = cluster.App.CreateHttpClient($"runner-{i}", "http");
-                var info = await http.GetFromJsonAsync<JsonElement>("/", Timeout);
-                if (info.GetProperty("singletons").EnumerateArray().Any(s => s.GetString() == "cluster-report"))
+                var hosts = new List<string>();
+                for (var i = 1; i <= LocalClusterFixture.RunnerCount; i++)
                 {
-                    hosts.Add($"runner-{i}");
+                    using var http = cluster.App.CreateHttpClient($"runner-{i}", "http");
+                    var info = await http.GetFromJsonAsync<JsonElement>("/", Timeout);
+                    if (info.GetProperty("singletons").EnumerateArray().Any(s => s.GetString() == "cluster-report"))
+                    {
+                        hosts.Add($"runner-{i}");
+                    }
                 }
-            }
 
-            if (hosts.Count == 1)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"cluster-report runs on {hosts.Count} runners: {string.Join(", ", hosts)}");
-            await Task.Delay(500);
-        }
+                return hosts;
+            },
+            hosts => hosts.Count == 1,
+            hosts => $"cluster-report runs on {hosts.Count} runners: {string.Join(", ", hosts)}",
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(500));
     }
 }
