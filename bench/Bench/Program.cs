@@ -61,7 +61,7 @@ static long ManagedBytes()
 // run with the median throughput.
 var rounds = quick ? 1 : 3;
 var systems = new List<(string Name, Func<int, ValueTask> Call)>();
-await using var echo = Runs("raw-echo") ? await RawEchoServers.StartAsync(Nodes) : null;
+await using var echo = Runs("raw-echo") ? await RawEchoServers.StartAsync(Nodes, Entities) : null;
 if (echo is not null)
 {
     systems.Add(("raw-echo", async i => await echo.IncrementAsync(i % Entities, 1)));
@@ -69,9 +69,9 @@ if (echo is not null)
 
 await using var cluster = Runs("socketrunner") ? await SocketRunnerBenchCluster.StartAsync(redis, Nodes) : null;
 var one = new Increment(1);
+var counters = cluster is null ? [] : Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
 if (cluster is not null)
 {
-    var counters = Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
     systems.Add(("socketrunner", async i => await counters[i % Entities].AskAsync(one)));
 }
 
@@ -106,7 +106,6 @@ foreach (var group in allRuns.GroupBy(r => (r.System, r.Concurrency)))
 if (cluster is not null && only is null)
 {
     // Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
-    var counters = Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
     var persisted = new PersistedIncrement(1);
     var persistedRun = await ClosedLoopLoad.RunAsync("socketrunner", "PersistedIncrement", 64, persistedRequests, 1_000, timeBound,
         async i => await counters[i % Entities].AskAsync(persisted));

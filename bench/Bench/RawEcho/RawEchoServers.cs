@@ -18,11 +18,18 @@ public sealed class RawEchoServers : IAsyncDisposable
     private readonly SocketRunnerTransport _client = new(new RunnerSocketOptions(), NullLoggerFactory.Instance);
     private readonly List<(SocketRunnerTransport Transport, IAsyncDisposable Listener)> _servers = [];
     private RunnerAddress[] _addresses = [];
+    private EntityAddress[] _entities = [];
     private long _requestId;
 
-    public static async Task<RawEchoServers> StartAsync(int servers)
+    /// <summary>Starts <paramref name="servers"/> echo servers for <paramref name="entities"/> entity ids, addressed once up front as the runtime's entity refs are.</summary>
+    public static async Task<RawEchoServers> StartAsync(int servers, int entities)
     {
-        var echo = new RawEchoServers();
+        var echo = new RawEchoServers
+        {
+            _entities = Enumerable.Range(0, entities)
+                .Select(i => new EntityAddress("BenchCounter", i.ToString(System.Globalization.CultureInfo.InvariantCulture), new ShardId(ShardId.DefaultGroup, 1)))
+                .ToArray(),
+        };
         var addresses = new List<RunnerAddress>();
         for (var i = 0; i < servers; i++)
         {
@@ -39,9 +46,8 @@ public sealed class RawEchoServers : IAsyncDisposable
     /// <summary>What a sender does per request: serialize the message, wrap it in an envelope, send, read the reply.</summary>
     public async ValueTask<int> IncrementAsync(int entity, int by)
     {
-        var address = new EntityAddress("BenchCounter", entity.ToString(System.Globalization.CultureInfo.InvariantCulture), new ShardId(ShardId.DefaultGroup, 1));
         var envelope = EnvelopeCodec.Encode(new Envelope(
-            Interlocked.Increment(ref _requestId), address, nameof(Increment), RpcKind.Request, Serializer.Serialize(new Increment(by)), null, null));
+            Interlocked.Increment(ref _requestId), _entities[entity], nameof(Increment), RpcKind.Request, Serializer.Serialize(new Increment(by)), null, null));
         var reply = await _client.RequestAsync(_addresses[entity % _addresses.Length], envelope, persisted: false, CancellationToken.None);
         return Serializer.Deserialize<int>(reply);
     }
