@@ -686,6 +686,13 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
                 await _transport.PingAsync(runner, timeout.Token).ConfigureAwait(false);
                 return true;
             }
+            catch (ClusterAuthenticationException ex)
+            {
+                // It answered the handshake, so it is alive; the secrets differ, which is a configuration error
+                // that must not make this node mark every healthy runner unhealthy.
+                _logger.LogError("Health check of runner {Runner}: {Reason}", runner.ToString(), ex.Message);
+                return true;
+            }
             catch (Exception) when (attempt < attempts)
             {
                 await Task.Delay(_options.PingRetryInterval, _stopping.Token).ConfigureAwait(false);

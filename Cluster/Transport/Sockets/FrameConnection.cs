@@ -9,7 +9,8 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// Frames over a duplex pipe. Writers enqueue into a bounded channel; a single write loop encodes
 /// everything queued and flushes once per batch (coalesced writes, no lock around I/O, and a peer
 /// that stops reading pushes back on senders instead of growing memory). The read loop hands each
-/// complete frame to a callback that must not block.
+/// complete frame to a callback that must not block, and before each read awaits an optional gate,
+/// so a server can stop reading a peer that does not take its replies.
 /// </summary>
 internal sealed class FrameConnection
 {
@@ -17,6 +18,7 @@ internal sealed class FrameConnection
     private readonly int _maxFrameSize;
     private readonly ILogger _logger;
     private readonly Channel<OutgoingFrame> _outgoing;
+    private long _lastReceived = Environment.TickCount64;
 
     public FrameConnection(IDuplexPipe pipe, int maxFrameSize, int sendQueueCapacity, ILogger logger, string peer)
     {
@@ -34,6 +36,9 @@ internal sealed class FrameConnection
     /// <summary>The remote end, for logs.</summary>
     public string Peer { get; }
 
+    /// <summary><see cref="Environment.TickCount64"/> when bytes last arrived (or the connection opened).</summary>
+    public long LastReceived => Volatile.Read(ref _lastReceived);
+
     /// <summary>Queues a frame; waits while the send queue is full. Fails once the connection is closed.</summary>
     public ValueTask SendAsync(in OutgoingFrame frame, CancellationToken cancellationToken)
     {
@@ -45,14 +50,17 @@ internal sealed class FrameConnection
         return _outgoing.Writer.WriteAsync(frame, cancellationToken);
     }
 
-    /// <summary>Runs the read and write loops until the peer closes, a frame is malformed, or cancellation.</summary>
-    public async Task RunAsync(Action<Frame> onFrame, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the read and write loops until the peer closes, a frame is malformed, or cancellation.
+    /// <paramref name="readGate"/>, when given, is awaited before every read.
+    /// </summary>
+    public async Task RunAsync(Action<Frame> onFrame, Func<CancellationToken, ValueTask>? readGate, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writing = WriteLoopAsync(stop.Token);
         try
         {
-            await ReadLoopAsync(onFrame, stop.Token).ConfigureAwait(false);
+            await ReadLoopAsync(onFrame, readGate, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -69,7 +77,7 @@ internal sealed class FrameConnection
         }
     }
 
-    private async Task ReadLoopAsync(Action<Frame> onFrame, CancellationToken cancellationToken)
+    private async Task ReadLoopAsync(Action<Frame> onFrame, Func<CancellationToken, ValueTask>? readGate, CancellationToken cancellationToken)
     {
         var input = _pipe.Input;
         while (true)
@@ -77,7 +85,13 @@ internal sealed class FrameConnection
             ReadResult result;
             try
             {
+                if (readGate is not null)
+                {
+                    await readGate(cancellationToken).ConfigureAwait(false);
+                }
+
                 result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _lastReceived, Environment.TickCount64);
             }
             catch (OperationCanceledException)
             {

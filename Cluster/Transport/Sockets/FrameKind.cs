@@ -11,10 +11,19 @@ internal enum FrameKind : byte
     Notify = 5,
     Cancel = 6,
 
+    /// <summary>Answer to <see cref="Challenge"/>: the client's nonce and its proof of the cluster secret.</summary>
+    Hello = 7,
+
     // Server → client.
     Pong = 64,
     Success = 65,
     Failure = 66,
     Chunk = 67,
     StreamEnd = 68,
+
+    /// <summary>First frame of a server that requires the cluster secret: its nonce.</summary>
+    Challenge = 69,
+
+    /// <summary>The server's proof of the cluster secret; the connection is open for RPCs.</summary>
+    Welcome = 70,
 }

@@ -16,6 +16,7 @@ internal static class RemoteError
         PersistenceException e => (RemoteErrorCode.PersistenceError, e.Message),
         RunnerUnavailableException e => (RemoteErrorCode.RunnerUnavailable, e.Message),
         UnknownEntityTypeException e => (RemoteErrorCode.UnknownEntityType, e.Message),
+        ClusterAuthenticationException e => (RemoteErrorCode.Unauthorized, e.Message),
         EntityHandlerException e => (RemoteErrorCode.HandlerFailed, e.ErrorType + Separator + e.Message),
         OperationCanceledException => (RemoteErrorCode.Interrupted, "The request was interrupted by its sender."),
         _ => (RemoteErrorCode.Internal, $"{exception.GetType().Name}: {exception.Message}"),
@@ -31,6 +32,7 @@ internal static class RemoteError
         RemoteErrorCode.RunnerUnavailable => new RunnerUnavailableException(message),
         RemoteErrorCode.UnknownEntityType => new UnknownEntityTypeException(message),
         RemoteErrorCode.Interrupted => new OperationCanceledException(message),
+        RemoteErrorCode.Unauthorized => new ClusterAuthenticationException(message),
         RemoteErrorCode.HandlerFailed when message.IndexOf(Separator) is var i and >= 0 => new EntityHandlerException(message[..i], message[(i + 1)..]),
         _ => new EntityHandlerException("remote", message),
     };

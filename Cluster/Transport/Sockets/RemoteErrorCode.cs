@@ -13,4 +13,5 @@ internal enum RemoteErrorCode : byte
     UnknownEntityType = 7,
     HandlerFailed = 8,
     Interrupted = 9,
+    Unauthorized = 10,
 }

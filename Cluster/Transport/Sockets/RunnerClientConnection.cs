@@ -5,25 +5,33 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Errors;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
 /// One outgoing connection to a runner. Many calls share it, correlated by request id; when the
 /// connection ends every pending call fails with <see cref="RemoteErrorCode.RunnerUnavailable"/>.
+/// A keep-alive ping every <see cref="RunnerSocketOptions.KeepAliveInterval"/> detects a runner
+/// that vanished without closing the connection (Effect: a ping unanswered by the next tick fails it).
 /// </summary>
 internal sealed class RunnerClientConnection : IAsyncDisposable
 {
+    // Keep-alive pings use request id 0, which calls never use: their pongs complete nothing.
+    private const long KeepAliveRequestId = 0;
+
     private readonly FrameConnection _connection;
     private readonly ConcurrentDictionary<long, IPendingCall> _pending = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _running;
     private long _nextRequestId;
+    private string? _closeReason;
+    private bool _rejected;
 
-    private RunnerClientConnection(FrameConnection connection, Action<RunnerClientConnection> onClosed, ILogger logger)
+    private RunnerClientConnection(FrameConnection connection, TimeSpan keepAliveInterval, ILogger logger)
     {
         _connection = connection;
-        _running = RunAsync(onClosed, logger);
+        _running = RunAsync(keepAliveInterval, logger);
     }
 
     public string Peer => _connection.Peer;
@@ -31,9 +39,10 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     public bool IsClosed => _closing.IsCancellationRequested;
 
     public static async Task<RunnerClientConnection> ConnectAsync(
-        EndPoint endPoint, SocketConnectionContextFactory factory, RunnerSocketOptions options,
-        Action<RunnerClientConnection> onClosed, ILogger logger, CancellationToken cancellationToken)
+        RunnerAddress runner, SocketConnectionContextFactory factory, ConnectionSecurity security, RunnerSocketOptions options,
+        ILogger logger, CancellationToken cancellationToken)
     {
+        var endPoint = SocketRunnerTransport.ToEndPoint(runner);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream,
             endPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
         try
@@ -53,21 +62,28 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
             throw;
         }
 
-        var context = factory.Create(socket);
-        var connection = new FrameConnection(context.Transport, options.MaxFrameSize, options.SendQueueCapacity, logger, endPoint.ToString() ?? "runner");
-        return new RunnerClientConnection(connection, onClosed, logger);
+        var pipe = await security.ConnectAsync(socket, factory, runner, cancellationToken).ConfigureAwait(false);
+        var connection = new FrameConnection(pipe, options.MaxFrameSize, options.SendQueueCapacity, logger, runner.ToString());
+        return new RunnerClientConnection(connection, options.KeepAliveInterval, logger);
     }
 
-    private async Task RunAsync(Action<RunnerClientConnection> onClosed, ILogger logger)
+    private async Task RunAsync(TimeSpan keepAliveInterval, ILogger logger)
     {
         await Task.Yield();
+        var keepingAlive = keepAliveInterval > TimeSpan.Zero ? KeepAliveAsync(keepAliveInterval, logger) : Task.CompletedTask;
         try
         {
-            await _connection.RunAsync(OnFrame, _closing.Token).ConfigureAwait(false);
+            await _connection.RunAsync(OnFrame, null, _closing.Token).ConfigureAwait(false);
         }
         catch (MalformedFrameException ex)
         {
             logger.LogError(ex, "Runner {Peer} sent a malformed frame; closing the connection", Peer);
+        }
+        catch (ClusterAuthenticationException ex)
+        {
+            logger.LogError("{Reason}", ex.Message);
+            _closeReason = ex.Message;
+            _rejected = true;
         }
         finally
         {
@@ -76,11 +92,37 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
             {
                 if (_pending.TryRemove(id, out _))
                 {
-                    call.Fail(RemoteErrorCode.RunnerUnavailable, $"Connection to runner {Peer} closed.");
+                    call.Fail(ClosedError());
                 }
             }
 
-            onClosed(this);
+            await keepingAlive.ConfigureAwait(false);
+        }
+    }
+
+    private async Task KeepAliveAsync(TimeSpan interval, ILogger logger)
+    {
+        using var timer = new PeriodicTimer(interval);
+        long pingSentAt = -1;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_closing.Token).ConfigureAwait(false))
+            {
+                // Any frame since the last ping proves the runner alive (its pong may queue behind replies).
+                if (pingSentAt >= 0 && _connection.LastReceived < pingSentAt)
+                {
+                    logger.LogWarning("Runner {Peer} did not answer a keep-alive ping within {Seconds} s; closing the connection", Peer, interval.TotalSeconds);
+                    _closeReason = $"no answer to a keep-alive ping within {interval.TotalSeconds:0.#} s";
+                    await _closing.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                pingSentAt = Environment.TickCount64;
+                await _connection.SendAsync(new OutgoingFrame(FrameKind.Ping, KeepAliveRequestId), _closing.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
         }
     }
 
@@ -144,13 +186,18 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
                 System.Buffers.ArrayPool<byte>.Shared.Return(rented);
             }
 
-            throw RemoteError.ToException(RemoteErrorCode.RunnerUnavailable, $"Connection to runner {Peer} is closed.");
+            throw ClosedError();
         }
 
         var id = Interlocked.Increment(ref _nextRequestId);
         _pending[id] = call;
         return id;
     }
+
+    /// <summary>What a call on this closed connection fails with (a new instance per call).</summary>
+    private ClusterException ClosedError() => _rejected
+        ? new ClusterAuthenticationException(_closeReason!)
+        : new RunnerUnavailableException(Peer, _closeReason ?? "the connection closed");
 
     private async ValueTask SendRequestAsync(OutgoingFrame frame, long id, CancellationToken cancellationToken)
     {
@@ -164,7 +211,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
             _pending.TryRemove(id, out _);
             if (ex is ChannelClosedException)
             {
-                throw RemoteError.ToException(RemoteErrorCode.RunnerUnavailable, $"Connection to runner {Peer} is closed.");
+                throw ClosedError();
             }
 
             throw;
@@ -195,6 +242,9 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     {
         switch (frame.Kind)
         {
+            case FrameKind.Challenge:
+                frame.Dispose();
+                throw new ClusterAuthenticationException($"Runner {Peer} requires the cluster secret; set the same Cluster:Socket:ClusterSecret on this node.");
             case FrameKind.Pong:
             case FrameKind.Success:
             case FrameKind.Failure:
@@ -244,7 +294,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     {
         void Complete(Frame frame);
         void End();
-        void Fail(RemoteErrorCode code, string message);
+        void Fail(Exception error);
         void Cancel(CancellationToken token);
     }
 
@@ -269,7 +319,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
 
         public void End() => TrySetException(new MalformedFrameException("StreamEnd for a unary call."));
 
-        public void Fail(RemoteErrorCode code, string message) => TrySetException(RemoteError.ToException(code, message));
+        public void Fail(Exception error) => TrySetException(error);
 
         public void Cancel(CancellationToken token) => TrySetCanceled(token);
     }
@@ -295,7 +345,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
 
         public void End() => _frames.Writer.TryComplete();
 
-        public void Fail(RemoteErrorCode code, string message) => _frames.Writer.TryComplete(RemoteError.ToException(code, message));
+        public void Fail(Exception error) => _frames.Writer.TryComplete(error);
 
         public void Cancel(CancellationToken token) => _frames.Writer.TryComplete(new OperationCanceledException(token));
     }

@@ -6,11 +6,20 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// <summary>
 /// Serves one accepted connection: requests run concurrently (multiplexed by request id), each
 /// reply is queued on the connection's write loop, and a Cancel frame interrupts its request.
+/// At most <c>maxPending</c> requests and pings may await their reply; beyond that the connection
+/// is not read until replies drain, which pushes back on the peer through TCP.
 /// </summary>
-internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, ILogger logger)
+internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, int maxPending, ILogger logger)
 {
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _inFlight = new();
     private CancellationToken _closed;
+    private int _pending;
+    private TaskCompletionSource? _drained;
+
+    /// <summary>Requests and pings whose reply is not yet queued.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    public FrameConnection Frames => connection;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -18,7 +27,7 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         _closed = closing.Token;
         try
         {
-            await connection.RunAsync(OnFrame, closing.Token).ConfigureAwait(false);
+            await connection.RunAsync(OnFrame, WaitForRoomAsync, closing.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -36,7 +45,8 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         {
             case FrameKind.Ping:
                 frame.Dispose();
-                _ = SendAsync(new OutgoingFrame(FrameKind.Pong, frame.RequestId));
+                Interlocked.Increment(ref _pending);
+                _ = PongAsync(frame.RequestId);
                 break;
             case FrameKind.Cancel:
                 frame.Dispose();
@@ -60,6 +70,7 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
                     throw new MalformedFrameException($"Request id {frame.RequestId} is already in flight on this connection.");
                 }
 
+                Interlocked.Increment(ref _pending);
                 _ = ServeAsync(frame, requestCts);
                 break;
             default:
@@ -117,6 +128,47 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
             frame.Dispose();
             _inFlight.TryRemove(id, out _);
             cts.Dispose();
+            ReleasePending();
+        }
+    }
+
+    private async ValueTask PongAsync(long id)
+    {
+        try
+        {
+            await SendAsync(new OutgoingFrame(FrameKind.Pong, id)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleasePending();
+        }
+    }
+
+    private void ReleasePending()
+    {
+        if (Interlocked.Decrement(ref _pending) < maxPending && Volatile.Read(ref _drained) is not null)
+        {
+            Interlocked.Exchange(ref _drained, null)?.TrySetResult();
+        }
+    }
+
+    /// <summary>The read gate: open while fewer than <c>maxPending</c> replies are outstanding.</summary>
+    private ValueTask WaitForRoomAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _pending) < maxPending ? ValueTask.CompletedTask : WaitForDrainAsync(cancellationToken);
+
+    private async ValueTask WaitForDrainAsync(CancellationToken cancellationToken)
+    {
+        logger.LogDebug("Pausing reads from {Peer}: {Pending} replies outstanding", connection.Peer, Pending);
+        while (Volatile.Read(ref _pending) >= maxPending)
+        {
+            var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _drained, drained);
+            if (Volatile.Read(ref _pending) < maxPending)
+            {
+                break; // a reply went out between the check and publishing the signal
+            }
+
+            await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -1,6 +1,6 @@
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
-/// <summary>Limits and timeouts of the runner socket protocol.</summary>
+/// <summary>Limits, timeouts and security of the runner socket protocol (configuration section <c>Cluster:Socket</c>).</summary>
 public sealed class RunnerSocketOptions
 {
     /// <summary>Largest accepted frame body; a bigger frame closes the connection. Default 4 MiB.</summary>
@@ -9,8 +9,40 @@ public sealed class RunnerSocketOptions
     /// <summary>Frames queued per connection before senders wait (back-pressure). Default 1024.</summary>
     public int SendQueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Requests (and pings) a server connection runs or holds replies for at once. Beyond it the server stops
+    /// reading that connection until replies drain, so a peer that sends without reading pushes back through TCP
+    /// instead of growing the runner's memory. Default 4096.
+    /// </summary>
+    public int MaxPendingRequestsPerConnection { get; set; } = 4096;
+
     /// <summary>How long opening a connection to a runner may take. Default 1 s (as Effect).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the TLS and cluster-secret handshakes of a new connection may take, on either side. Default 5 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A client pings each runner connection this often; a connection whose ping is still unanswered at the next
+    /// tick is closed and its calls fail with <c>RunnerUnavailable</c> (half-open connections). Effect: 5 s. Zero disables.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A server closes a connection that sent nothing (not even a ping) for this long: its peer is gone without
+    /// a FIN or RST. Default 30 s (six client pings). Zero disables.
+    /// </summary>
+    public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A secret every runner and client of the cluster shares. When set, a connection proves knowledge of it both
+    /// ways (HMAC-SHA256 challenge and response; the secret never crosses the wire) before any RPC, and a server
+    /// closes connections that do not. Null (default) accepts any connection: bind to a private network then.
+    /// </summary>
+    public string? ClusterSecret { get; set; }
+
+    /// <summary>TLS on the runner protocol. Off unless <see cref="RunnerTlsOptions.Enabled"/>.</summary>
+    public RunnerTlsOptions Tls { get; set; } = new();
 
     /// <summary>
     /// Runs socket completions (and the frame reads and writes they resume) on the I/O thread instead of

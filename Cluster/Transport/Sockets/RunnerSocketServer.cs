@@ -1,36 +1,51 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SocketRunnerAspire.Cluster.Errors;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
 /// Serves the runner RPC protocol on a TCP or Unix domain socket, using Kestrel's socket transport
 /// (pooled pipes, one accept loop, no thread per connection). A connection that sends a malformed,
-/// truncated or oversized frame is closed and logged; other connections are unaffected.
+/// truncated or oversized frame is closed and logged; other connections are unaffected. A connection
+/// first passes TLS and the cluster-secret handshake when configured, and is closed when it sends
+/// nothing for <see cref="RunnerSocketOptions.IdleConnectionTimeout"/> (a peer gone without a FIN).
 /// </summary>
 internal sealed partial class RunnerSocketServer : IAsyncDisposable
 {
     private readonly IConnectionListener _listener;
     private readonly IRunnerRpcHandler _handler;
     private readonly RunnerSocketOptions _options;
+    private readonly ConnectionSecurity _security;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<string, Task> _connections = new();
+    private readonly ConcurrentDictionary<string, ServedConnection> _connections = new();
     private readonly Task _accepting;
+    private readonly Task _monitoring;
 
-    private RunnerSocketServer(IConnectionListener listener, IRunnerRpcHandler handler, RunnerSocketOptions options, ILogger logger)
+    private RunnerSocketServer(IConnectionListener listener, IRunnerRpcHandler handler, RunnerSocketOptions options, ConnectionSecurity security, ILogger logger)
     {
         _listener = listener;
         _handler = handler;
         _options = options;
+        _security = security;
         _logger = logger;
         _accepting = AcceptLoopAsync();
+        _monitoring = CloseIdleConnectionsAsync();
     }
+
+    /// <summary>Open connections (in the handshake or serving).</summary>
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>Requests and pings awaiting their reply, over all connections.</summary>
+    public int PendingRequests => _connections.Values.Sum(c => c.Served?.Pending ?? 0);
 
     /// <summary>The bound address: <c>host:port</c> for TCP (with the real port when 0 was asked), the path for Unix sockets.</summary>
     public string BoundAddress => Format(_listener.EndPoint);
@@ -39,8 +54,9 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
     public EndPoint EndPoint => _listener.EndPoint;
 
     public static async Task<RunnerSocketServer> StartAsync(
-        EndPoint endPoint, IRunnerRpcHandler handler, RunnerSocketOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        EndPoint endPoint, IRunnerRpcHandler handler, RunnerSocketOptions options, ConnectionSecurity security, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
+        security.EnsureCanServe();
         if (endPoint is UnixDomainSocketEndPoint && File.Exists(endPoint.ToString()))
         {
             File.Delete(endPoint.ToString()!); // a stale socket file from a previous run would fail the bind
@@ -49,8 +65,8 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         var factory = new SocketTransportFactory(Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = options.InlineSocketScheduling }), loggerFactory);
         var listener = await factory.BindAsync(endPoint, cancellationToken).ConfigureAwait(false);
         var logger = loggerFactory.CreateLogger<RunnerSocketServer>();
-        var server = new RunnerSocketServer(listener, handler, options, logger);
-        LogListening(logger, server.BoundAddress);
+        var server = new RunnerSocketServer(listener, handler, options, security, logger);
+        LogListening(logger, server.BoundAddress, security.UsesTls ? " (TLS)" : string.Empty);
         return server;
     }
 
@@ -88,22 +104,41 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
                 break; // unbound
             }
 
-            _connections[context.ConnectionId] = ServeAsync(context);
+            var connection = new ServedConnection(CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token));
+            _connections[context.ConnectionId] = connection;
+            connection.Serving = ServeAsync(context, connection);
         }
     }
 
-    private async Task ServeAsync(ConnectionContext context)
+    private async Task ServeAsync(ConnectionContext context, ServedConnection connection)
     {
         await Task.Yield();
         var peer = context.RemoteEndPoint is { } remote ? Format(remote) : context.ConnectionId;
+        var closing = connection.Closing.Token;
         try
         {
-            var frames = new FrameConnection(context.Transport, _options.MaxFrameSize, _options.SendQueueCapacity, _logger, peer);
-            await new RunnerServerConnection(frames, _handler, _logger).RunAsync(_stopping.Token).ConfigureAwait(false);
+            IDuplexPipe pipe;
+            try
+            {
+                pipe = await _security.AcceptAsync(context.Transport, peer, closing).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested
+                                       && ex is ClusterAuthenticationException or AuthenticationException or IOException or MalformedFrameException or OperationCanceledException)
+            {
+                LogRejected(_logger, peer, ex is OperationCanceledException ? $"no handshake within {_options.HandshakeTimeout.TotalSeconds:0.#} s" : ex.Message);
+                return;
+            }
+
+            var frames = new FrameConnection(pipe, _options.MaxFrameSize, _options.SendQueueCapacity, _logger, peer);
+            connection.Served = new RunnerServerConnection(frames, _handler, _options.MaxPendingRequestsPerConnection, _logger);
+            await connection.Served.RunAsync(closing).ConfigureAwait(false);
         }
         catch (MalformedFrameException ex)
         {
             LogMalformed(_logger, peer, ex.Message);
+        }
+        catch (OperationCanceledException) when (closing.IsCancellationRequested)
+        {
         }
         catch (Exception ex)
         {
@@ -113,6 +148,36 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         {
             await context.DisposeAsync().ConfigureAwait(false);
             _connections.TryRemove(context.ConnectionId, out _);
+            connection.Closing.Dispose();
+        }
+    }
+
+    private async Task CloseIdleConnectionsAsync()
+    {
+        var timeout = _options.IdleConnectionTimeout;
+        if (timeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                var now = Environment.TickCount64;
+                foreach (var (_, connection) in _connections)
+                {
+                    if (connection.Served is { } served && now - served.Frames.LastReceived > timeout.TotalMilliseconds)
+                    {
+                        LogIdle(_logger, served.Frames.Peer, timeout.TotalSeconds);
+                        connection.Close();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -121,14 +186,42 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         await _listener.UnbindAsync().ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _accepting.ConfigureAwait(false);
-        await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        await _monitoring.ConfigureAwait(false);
+        await Task.WhenAll(_connections.Values.Select(c => c.Serving)).ConfigureAwait(false);
         await _listener.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on: {Address}")]
-    private static partial void LogListening(ILogger logger, string address);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on: {Address}{Security}")]
+    private static partial void LogListening(ILogger logger, string address, string security);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Closing runner connection from {Peer}: {Reason}")]
     private static partial void LogMalformed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected runner connection from {Peer}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing runner connection from {Peer}: nothing received for {Seconds} s")]
+    private static partial void LogIdle(ILogger logger, string peer, double seconds);
+
+    /// <summary>One accepted connection: its close switch and, once past the handshake, what serves it.</summary>
+    private sealed class ServedConnection(CancellationTokenSource closing)
+    {
+        public CancellationTokenSource Closing { get; } = closing;
+
+        public Task Serving { get; set; } = Task.CompletedTask;
+
+        public RunnerServerConnection? Served { get; set; }
+
+        public void Close()
+        {
+            try
+            {
+                Closing.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
 }

@@ -23,6 +23,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly SocketConnectionContextFactory _connectionFactory;
+    private readonly ConnectionSecurity _security;
     private readonly ConcurrentDictionary<RunnerAddress, Peer> _peers = new();
 
     /// <summary>Creates the transport.</summary>
@@ -32,6 +33,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<SocketRunnerTransport>();
         _connectionFactory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = _options.InlineSocketScheduling }, _logger);
+        _security = new ConnectionSecurity(_options);
     }
 
     /// <inheritdoc />
@@ -78,7 +80,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<IAsyncDisposable> ListenAsync(RunnerAddress address, IRunnerRpcHandler handler, CancellationToken cancellationToken) =>
-        await RunnerSocketServer.StartAsync(ToEndPoint(address, listening: true), handler, _options, _loggerFactory, cancellationToken).ConfigureAwait(false);
+        await RunnerSocketServer.StartAsync(ToEndPoint(address, listening: true), handler, _options, _security, _loggerFactory, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public void OnRunnerUnavailable(RunnerAddress runner)
@@ -160,17 +162,19 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
 
                 try
                 {
-                    var endPoint = ToEndPoint(address);
-                    _connection = await RunnerClientConnection.ConnectAsync(endPoint, transport._connectionFactory, transport._options,
-                        _ => { }, transport._logger, cancellationToken).ConfigureAwait(false);
+                    _connection = await RunnerClientConnection.ConnectAsync(address, transport._connectionFactory, transport._security, transport._options,
+                        transport._logger, cancellationToken).ConfigureAwait(false);
                     _failures = 0;
                     return _connection;
                 }
+                catch (Exception ex) when (ex is RunnerUnavailableException or ClusterAuthenticationException)
+                {
+                    BackOff();
+                    throw;
+                }
                 catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
-                    // Back-off: 100 ms × 1.5^failures, at most 5 s (Effect: exponential from 500 ms, capped at 5 s).
-                    var delay = Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(1.5, _failures++));
-                    _retryAt = Environment.TickCount64 + (long)delay;
+                    BackOff();
                     throw new RunnerUnavailableException(address.ToString(), ex.Message);
                 }
             }
@@ -178,6 +182,13 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
             {
                 _gate.Release();
             }
+        }
+
+        /// <summary>Back-off: 100 ms × 1.5^failures, at most 5 s (Effect: exponential from 500 ms, capped at 5 s).</summary>
+        private void BackOff()
+        {
+            var delay = Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(1.5, _failures++));
+            _retryAt = Environment.TickCount64 + (long)delay;
         }
 
         public async ValueTask DisposeAsync()
