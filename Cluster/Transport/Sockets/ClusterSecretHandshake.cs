@@ -7,11 +7,13 @@ using SocketRunnerAspire.Cluster.Errors;
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
-/// Mutual proof of the cluster secret before any RPC, in three frames:
-/// server → <c>Challenge(ns)</c>; client → <c>Hello(nc ‖ HMAC(k, "client" ‖ ns ‖ nc))</c>;
-/// server → <c>Welcome(HMAC(k, "server" ‖ nc ‖ ns))</c> or <c>Failure(Unauthorized)</c> and close.
+/// Mutual proof of the cluster secret before any RPC:
+/// client → <c>Hello(nc)</c>; server → <c>Challenge(ns ‖ HMAC(k, "server" ‖ nc ‖ ns))</c>;
+/// client → <c>Proof(HMAC(k, "client" ‖ ns ‖ nc))</c>; server → <c>Welcome</c>, or <c>Failure(Unauthorized)</c> and close.
 /// Fresh 32-byte nonces on both sides defeat replay, the role labels defeat reflection, and the secret itself
-/// never crosses the wire (TLS, when on, additionally hides the exchange).
+/// never crosses the wire (TLS, when on, also hides the exchange). A runner without a secret answers
+/// <c>Hello</c> with <c>Failure(Unauthorized)</c>, and one with a secret answers any other first frame so,
+/// so every mismatch is a prompt, typed <see cref="ClusterAuthenticationException"/> on the connecting side.
 /// </summary>
 internal sealed class ClusterSecretHandshake(string secret)
 {
@@ -29,65 +31,107 @@ internal sealed class ClusterSecretHandshake(string secret)
     /// <summary>The server's side; throws <see cref="ClusterAuthenticationException"/> when the peer does not prove the secret.</summary>
     public async Task AcceptAsync(IDuplexPipe pipe, string peer, CancellationToken cancellationToken)
     {
-        var serverNonce = RandomNumberGenerator.GetBytes(NonceSize);
-        await WriteAsync(pipe.Output, FrameKind.Challenge, serverNonce, cancellationToken).ConfigureAwait(false);
-
-        using var hello = await ReadAsync(pipe.Input, cancellationToken).ConfigureAwait(false);
-        var payload = hello.Payload.Span;
-        if (hello.Kind != FrameKind.Hello || payload.Length != NonceSize + ProofSize
-            || !CryptographicOperations.FixedTimeEquals(payload[NonceSize..], Proof(ClientLabel, serverNonce, payload[..NonceSize])))
+        byte[] clientNonce;
+        Frame first;
+        try
         {
-            var reason = hello.Kind == FrameKind.Hello
-                ? $"{peer} did not prove the cluster secret."
-                : $"{peer} sent {hello.Kind} before proving the cluster secret (is Cluster:Socket:ClusterSecret set on it?).";
-            await WriteAsync(pipe.Output, FrameKind.Failure, default, cancellationToken, hello.RequestId, RemoteErrorCode.Unauthorized,
-                "This runner requires the cluster secret (Cluster:Socket:ClusterSecret).").ConfigureAwait(false);
-            throw new ClusterAuthenticationException(reason);
+            first = await ReadAsync(pipe.Input, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MalformedFrameException ex)
+        {
+            // Most likely a node without the secret sending a large request straight away.
+            await RejectAsync(pipe.Output, 0, cancellationToken).ConfigureAwait(false);
+            throw new ClusterAuthenticationException($"{peer} did not start the cluster-secret handshake ({ex.Message}).");
         }
 
-        await WriteAsync(pipe.Output, FrameKind.Welcome, Proof(ServerLabel, payload[..NonceSize], serverNonce), cancellationToken).ConfigureAwait(false);
+        using (var hello = first)
+        {
+            if (hello.Kind != FrameKind.Hello || hello.Payload.Length != NonceSize)
+            {
+                await RejectAsync(pipe.Output, hello.RequestId, cancellationToken).ConfigureAwait(false);
+                throw new ClusterAuthenticationException($"{peer} sent {hello.Kind} instead of the cluster-secret handshake (is Cluster:Socket:ClusterSecret set on it?).");
+            }
+
+            clientNonce = hello.Payload.ToArray();
+        }
+
+        var serverNonce = RandomNumberGenerator.GetBytes(NonceSize);
+        var challenge = new byte[NonceSize + ProofSize];
+        serverNonce.CopyTo(challenge, 0);
+        Prove(ServerLabel, clientNonce, serverNonce, challenge.AsSpan(NonceSize));
+        await WriteAsync(pipe.Output, FrameKind.Challenge, challenge, cancellationToken).ConfigureAwait(false);
+
+        using var proof = await ReadAsync(pipe.Input, cancellationToken).ConfigureAwait(false);
+        if (proof.Kind != FrameKind.Proof || !Verify(ClientLabel, serverNonce, clientNonce, proof.Payload.Span))
+        {
+            await RejectAsync(pipe.Output, proof.RequestId, cancellationToken).ConfigureAwait(false);
+            throw new ClusterAuthenticationException($"{peer} did not prove the cluster secret.");
+        }
+
+        await WriteAsync(pipe.Output, FrameKind.Welcome, default, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The client's side; throws <see cref="ClusterAuthenticationException"/> when the runner does not prove the secret or rejects ours.</summary>
     public async Task ConnectAsync(IDuplexPipe pipe, string runner, CancellationToken cancellationToken)
     {
-        byte[] serverNonce;
+        var clientNonce = RandomNumberGenerator.GetBytes(NonceSize);
+        await WriteAsync(pipe.Output, FrameKind.Hello, clientNonce, cancellationToken).ConfigureAwait(false);
+
+        var proof = new byte[ProofSize];
         using (var challenge = await ReadAsync(pipe.Input, cancellationToken).ConfigureAwait(false))
         {
-            if (challenge.Kind != FrameKind.Challenge || challenge.Payload.Length != NonceSize)
+            ThrowIfRejected(challenge, runner);
+            var payload = challenge.Payload.Span;
+            if (challenge.Kind != FrameKind.Challenge || payload.Length != NonceSize + ProofSize)
             {
-                throw new ClusterAuthenticationException($"Runner {runner} did not ask for the cluster secret (it sent {challenge.Kind}); is Cluster:Socket:ClusterSecret set on it?");
+                throw new ClusterAuthenticationException($"Runner {runner} answered the cluster-secret handshake with {challenge.Kind}.");
             }
 
-            serverNonce = challenge.Payload.ToArray();
+            if (!Verify(ServerLabel, clientNonce, payload[..NonceSize], payload[NonceSize..]))
+            {
+                throw new ClusterAuthenticationException($"Runner {runner} did not prove the cluster secret (the nodes' Cluster:Socket:ClusterSecret differ).");
+            }
+
+            Prove(ClientLabel, payload[..NonceSize], clientNonce, proof);
         }
 
-        var clientNonce = RandomNumberGenerator.GetBytes(NonceSize);
-        var hello = new byte[NonceSize + ProofSize];
-        clientNonce.CopyTo(hello, 0);
-        Proof(ClientLabel, serverNonce, clientNonce).CopyTo(hello, NonceSize);
-        await WriteAsync(pipe.Output, FrameKind.Hello, hello, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(pipe.Output, FrameKind.Proof, proof, cancellationToken).ConfigureAwait(false);
 
         using var welcome = await ReadAsync(pipe.Input, cancellationToken).ConfigureAwait(false);
-        if (welcome.Kind == FrameKind.Failure)
+        ThrowIfRejected(welcome, runner);
+        if (welcome.Kind != FrameKind.Welcome)
         {
-            throw new ClusterAuthenticationException($"Runner {runner} rejected this node's cluster secret: {welcome.Meta}");
-        }
-
-        if (welcome.Kind != FrameKind.Welcome || !CryptographicOperations.FixedTimeEquals(welcome.Payload.Span, Proof(ServerLabel, clientNonce, serverNonce)))
-        {
-            throw new ClusterAuthenticationException($"Runner {runner} did not prove the cluster secret.");
+            throw new ClusterAuthenticationException($"Runner {runner} answered the cluster-secret proof with {welcome.Kind}.");
         }
     }
 
-    private byte[] Proof(byte[] label, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    private static void ThrowIfRejected(in Frame frame, string runner)
+    {
+        if (frame.Kind == FrameKind.Failure)
+        {
+            throw new ClusterAuthenticationException($"Runner {runner} refused the connection: {frame.Meta}");
+        }
+    }
+
+    private void Prove(byte[] label, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<byte> destination)
     {
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
         hmac.AppendData(label);
         hmac.AppendData(first);
         hmac.AppendData(second);
-        return hmac.GetHashAndReset();
+        hmac.GetHashAndReset(destination);
     }
+
+    private bool Verify(byte[] label, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> proof)
+    {
+        Span<byte> expected = stackalloc byte[ProofSize];
+        Prove(label, first, second, expected);
+        return proof.Length == ProofSize && CryptographicOperations.FixedTimeEquals(proof, expected);
+    }
+
+    private static Task RejectAsync(PipeWriter output, long requestId, CancellationToken cancellationToken) =>
+        WriteAsync(output, FrameKind.Failure, default, cancellationToken, requestId, RemoteErrorCode.Unauthorized,
+            "this runner requires the cluster secret (Cluster:Socket:ClusterSecret) and the connecting node did not prove it");
 
     private static async Task<Frame> ReadAsync(PipeReader input, CancellationToken cancellationToken)
     {

@@ -11,8 +11,11 @@ internal enum FrameKind : byte
     Notify = 5,
     Cancel = 6,
 
-    /// <summary>Answer to <see cref="Challenge"/>: the client's nonce and its proof of the cluster secret.</summary>
+    /// <summary>Opens the cluster-secret handshake: the client's nonce.</summary>
     Hello = 7,
+
+    /// <summary>The client's proof of the cluster secret, answering <see cref="Challenge"/>.</summary>
+    Proof = 8,
 
     // Server → client.
     Pong = 64,
@@ -21,7 +24,7 @@ internal enum FrameKind : byte
     Chunk = 67,
     StreamEnd = 68,
 
-    /// <summary>First frame of a server that requires the cluster secret: its nonce.</summary>
+    /// <summary>Answer to <see cref="Hello"/>: the server's nonce and its proof of the cluster secret.</summary>
     Challenge = 69,
 
     /// <summary>The server's proof of the cluster secret; the connection is open for RPCs.</summary>

@@ -242,9 +242,10 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     {
         switch (frame.Kind)
         {
-            case FrameKind.Challenge:
+            case FrameKind.Failure when frame.Flags == (byte)RemoteErrorCode.Unauthorized:
+                // The runner requires the cluster secret and this node has none: the connection is refused as a whole.
                 frame.Dispose();
-                throw new ClusterAuthenticationException($"Runner {Peer} requires the cluster secret; set the same Cluster:Socket:ClusterSecret on this node.");
+                throw new ClusterAuthenticationException($"Runner {Peer} refused the connection: {frame.Meta}; set the same Cluster:Socket:ClusterSecret on this node.");
             case FrameKind.Pong:
             case FrameKind.Success:
             case FrameKind.Failure:

@@ -48,6 +48,12 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
                 Interlocked.Increment(ref _pending);
                 _ = PongAsync(frame.RequestId);
                 break;
+            case FrameKind.Hello:
+                // A node with a cluster secret connecting to a runner without one: say so, and let it close.
+                frame.Dispose();
+                _ = SendAsync(new OutgoingFrame(FrameKind.Failure, frame.RequestId, (byte)RemoteErrorCode.Unauthorized,
+                    "this runner does not use a cluster secret (Cluster:Socket:ClusterSecret differs between nodes)"));
+                break;
             case FrameKind.Cancel:
                 frame.Dispose();
                 if (_inFlight.TryGetValue(frame.RequestId, out var cts))

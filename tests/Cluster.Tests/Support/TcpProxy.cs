@@ -6,15 +6,38 @@ namespace SocketRunnerAspire.Cluster.Tests.Support;
 /// <summary>
 /// A loopback TCP proxy to a server; <see cref="StopAsync"/> cuts every connection and refuses new ones until
 /// <see cref="Start"/>, which simulates the server being unreachable while its data survives.
+/// <see cref="Blackhole"/> drops all traffic while keeping the connections open (a half-open network path),
+/// and <see cref="Traffic"/> records everything clients sent (to look for plaintext on the wire).
 /// </summary>
 public sealed class TcpProxy(int targetPort) : IAsyncDisposable
 {
     private readonly List<TcpClient> _connections = [];
+    private readonly MemoryStream _traffic = new();
+    private volatile bool _blackhole;
     private TcpListener? _listener;
     private CancellationTokenSource? _running;
     private Task _accepting = Task.CompletedTask;
 
     public int Port { get; } = FreePort.Next();
+
+    /// <summary>When true, bytes in both directions are read and dropped; no connection is closed.</summary>
+    public bool Blackhole
+    {
+        get => _blackhole;
+        set => _blackhole = value;
+    }
+
+    /// <summary>Every byte clients sent through the proxy so far.</summary>
+    public byte[] Traffic
+    {
+        get
+        {
+            lock (_traffic)
+            {
+                return _traffic.ToArray();
+            }
+        }
+    }
 
     public void Start()
     {
@@ -83,16 +106,36 @@ public sealed class TcpProxy(int targetPort) : IAsyncDisposable
                 _connections.Add(server);
             }
 
-            _ = PumpAsync(client, server, cancellationToken);
-            _ = PumpAsync(server, client, cancellationToken);
+            _ = PumpAsync(client, server, _traffic, cancellationToken);
+            _ = PumpAsync(server, client, null, cancellationToken);
         }
     }
 
-    private static async Task PumpAsync(TcpClient from, TcpClient to, CancellationToken cancellationToken)
+    private async Task PumpAsync(TcpClient from, TcpClient to, MemoryStream? record, CancellationToken cancellationToken)
     {
+        var buffer = new byte[16 * 1024];
         try
         {
-            await from.GetStream().CopyToAsync(to.GetStream(), cancellationToken);
+            var source = from.GetStream();
+            var target = to.GetStream();
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                if (_blackhole)
+                {
+                    continue;
+                }
+
+                if (record is not null)
+                {
+                    lock (record)
+                    {
+                        record.Write(buffer, 0, read);
+                    }
+                }
+
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
         {
