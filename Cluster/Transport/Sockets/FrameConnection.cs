@@ -52,9 +52,9 @@ internal sealed class FrameConnection
 
     /// <summary>
     /// Runs the read and write loops until the peer closes, a frame is malformed, or cancellation.
-    /// <paramref name="readGate"/>, when given, is awaited before every read.
+    /// While <paramref name="readGate"/> is closed no further frame is parsed or read.
     /// </summary>
-    public async Task RunAsync(Action<Frame> onFrame, Func<CancellationToken, ValueTask>? readGate, CancellationToken cancellationToken)
+    public async Task RunAsync(Action<Frame> onFrame, IReadGate? readGate, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writing = WriteLoopAsync(stop.Token);
@@ -77,7 +77,7 @@ internal sealed class FrameConnection
         }
     }
 
-    private async Task ReadLoopAsync(Action<Frame> onFrame, Func<CancellationToken, ValueTask>? readGate, CancellationToken cancellationToken)
+    private async Task ReadLoopAsync(Action<Frame> onFrame, IReadGate? readGate, CancellationToken cancellationToken)
     {
         var input = _pipe.Input;
         while (true)
@@ -85,9 +85,9 @@ internal sealed class FrameConnection
             ReadResult result;
             try
             {
-                if (readGate is not null)
+                if (readGate is { IsOpen: false })
                 {
-                    await readGate(cancellationToken).ConfigureAwait(false);
+                    await readGate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -104,14 +104,21 @@ internal sealed class FrameConnection
             }
 
             var buffer = result.Buffer;
+            var examined = buffer.End;
             try
             {
                 while (FrameCodec.TryRead(ref buffer, _maxFrameSize, out var frame))
                 {
                     onFrame(frame);
+                    if (readGate is { IsOpen: false })
+                    {
+                        // Leave the rest unparsed (and unexamined, so the next read returns it at once) until the gate opens.
+                        examined = buffer.Start;
+                        break;
+                    }
                 }
 
-                if (result.IsCompleted || result.IsCanceled)
+                if (examined.Equals(buffer.End) && (result.IsCompleted || result.IsCanceled))
                 {
                     if (!buffer.IsEmpty)
                     {
@@ -123,7 +130,7 @@ internal sealed class FrameConnection
             }
             finally
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                input.AdvanceTo(buffer.Start, examined);
             }
         }
     }

@@ -9,7 +9,7 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// At most <c>maxPending</c> requests and pings may await their reply; beyond that the connection
 /// is not read until replies drain, which pushes back on the peer through TCP.
 /// </summary>
-internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, int maxPending, ILogger logger)
+internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, int maxPending, ILogger logger) : IReadGate
 {
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _inFlight = new();
     private CancellationToken _closed;
@@ -27,7 +27,7 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         _closed = closing.Token;
         try
         {
-            await connection.RunAsync(OnFrame, WaitForRoomAsync, closing.Token).ConfigureAwait(false);
+            await connection.RunAsync(OnFrame, this, closing.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -159,17 +159,16 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
     }
 
     /// <summary>The read gate: open while fewer than <c>maxPending</c> replies are outstanding.</summary>
-    private ValueTask WaitForRoomAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref _pending) < maxPending ? ValueTask.CompletedTask : WaitForDrainAsync(cancellationToken);
+    public bool IsOpen => Volatile.Read(ref _pending) < maxPending;
 
-    private async ValueTask WaitForDrainAsync(CancellationToken cancellationToken)
+    public async ValueTask WaitAsync(CancellationToken cancellationToken)
     {
         logger.LogDebug("Pausing reads from {Peer}: {Pending} replies outstanding", connection.Peer, Pending);
-        while (Volatile.Read(ref _pending) >= maxPending)
+        while (!IsOpen)
         {
             var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Volatile.Write(ref _drained, drained);
-            if (Volatile.Read(ref _pending) < maxPending)
+            if (IsOpen)
             {
                 break; // a reply went out between the check and publishing the signal
             }

@@ -168,7 +168,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
                 var now = Environment.TickCount64;
                 foreach (var (_, connection) in _connections)
                 {
-                    if (connection.Served is { } served && now - served.Frames.LastReceived > timeout.TotalMilliseconds)
+                    if (connection.Served is { } served && now - served.Frames.LastReceived > timeout.TotalMilliseconds && !connection.Closing.IsCancellationRequested)
                     {
                         LogIdle(_logger, served.Frames.Peer, timeout.TotalSeconds);
                         connection.Close();
@@ -221,6 +221,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
             }
             catch (ObjectDisposedException)
             {
+                // it closed on its own meanwhile
             }
         }
     }

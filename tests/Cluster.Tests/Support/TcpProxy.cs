@@ -142,8 +142,12 @@ public sealed class TcpProxy(int targetPort) : IAsyncDisposable
         }
         finally
         {
-            from.Dispose();
-            to.Dispose();
+            if (!_blackhole)
+            {
+                // A black hole forwards no close either; StopAsync disposes what is left.
+                from.Dispose();
+                to.Dispose();
+            }
         }
     }
 }
