@@ -7,7 +7,7 @@ namespace SocketRunnerAspire.AppHost.Cluster;
 /// as runners (<c>runner.WithReference(cluster)</c>) or as client-only participants
 /// (<c>app.WithReference(cluster.AsClient())</c>). Created by <see cref="SocketRunnerClusterExtensions.AddSocketRunnerCluster"/>.
 /// </summary>
-public sealed class SocketRunnerCluster(string name, ClusterStorage storage)
+public sealed class SocketRunnerCluster(string name, ClusterStorage storage, IResourceBuilder<ParameterResource> secret)
 {
     private readonly List<IResourceBuilder<ProjectResource>> _runners = [];
 
@@ -16,6 +16,12 @@ public sealed class SocketRunnerCluster(string name, ClusterStorage storage)
 
     /// <summary>The Redis-protocol storage that holds the runner registry, shard leases and persisted messages.</summary>
     public ClusterStorage Storage { get; } = storage;
+
+    /// <summary>
+    /// The cluster secret every runner and client proves on each runner connection (<c>Cluster__Socket__ClusterSecret</c>):
+    /// generated per run unless the <c>Parameters:{name}-secret</c> configuration sets it.
+    /// </summary>
+    public IResourceBuilder<ParameterResource> Secret { get; } = secret;
 
     /// <summary>The runners added so far.</summary>
     public IReadOnlyList<IResourceBuilder<ProjectResource>> Runners => _runners;

@@ -8,11 +8,18 @@ public static class SocketRunnerClusterExtensions
     /// <summary>Name of each runner's TCP endpoint that serves the runner RPC protocol.</summary>
     public const string RunnerEndpointName = "runner";
 
-    /// <summary>Adds a cluster named <paramref name="name"/> whose runners coordinate through <paramref name="storage"/>.</summary>
+    /// <summary>Environment variable that carries the cluster secret to runners and clients.</summary>
+    public const string ClusterSecretVariable = "Cluster__Socket__ClusterSecret";
+
+    /// <summary>
+    /// Adds a cluster named <paramref name="name"/> whose runners coordinate through <paramref name="storage"/>, with a
+    /// generated cluster secret (parameter <c>{name}-secret</c>) so that only its own runners and clients can send RPCs.
+    /// </summary>
     public static SocketRunnerCluster AddSocketRunnerCluster(this IDistributedApplicationBuilder builder, string name, ClusterStorage storage)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return new SocketRunnerCluster(name, storage);
+        var secret = builder.AddParameter($"{name}-secret", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+        return new SocketRunnerCluster(name, storage, secret);
     }
 
     /// <summary>
@@ -27,6 +34,7 @@ public static class SocketRunnerClusterExtensions
             .WithEndpoint(name: RunnerEndpointName, scheme: "tcp", env: "Cluster__RunnerAddress__Port")
             .WithEnvironment("Cluster__RunnerAddress__Host", "localhost")
             .WithEnvironment("Cluster__Name", cluster.Name)
+            .WithEnvironment(ClusterSecretVariable, cluster.Secret)
             .WithClusterStorage(cluster.Storage)
             .WithHttpHealthCheck("/health");
     }
@@ -41,6 +49,7 @@ public static class SocketRunnerClusterExtensions
         var cluster = client.Cluster;
         return project
             .WithEnvironment("Cluster__Name", cluster.Name)
+            .WithEnvironment(ClusterSecretVariable, cluster.Secret)
             .WithClusterStorage(cluster.Storage)
             .WithEnvironment(context =>
             {

@@ -22,6 +22,26 @@ public sealed class AppModelTests
     }
 
     [Fact]
+    public async Task EveryRunnerAndTheClientProveOneGeneratedClusterSecret()
+    {
+        await using var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["--Storage:Mode=Garnet", "--Cluster:Runners=2"], Timeout);
+
+        var secret = Assert.Single(appHost.Resources.OfType<ParameterResource>(), p => p.Name == "cluster-secret");
+        Assert.True(secret.Secret);
+        Assert.True((await secret.GetValueAsync(Timeout))!.Length >= 32);
+        foreach (var project in appHost.Resources.OfType<ProjectResource>().Where(p => p.Name != "garnet"))
+        {
+            var context = new EnvironmentCallbackContext(new Aspire.Hosting.DistributedApplicationExecutionContext(Aspire.Hosting.DistributedApplicationOperation.Publish));
+            foreach (var callback in project.Annotations.OfType<EnvironmentCallbackAnnotation>())
+            {
+                await callback.Callback(context);
+            }
+
+            Assert.Same(secret, context.EnvironmentVariables["Cluster__Socket__ClusterSecret"]);
+        }
+    }
+
+    [Fact]
     public async Task ExternalStorageWithoutAConnectionStringIsAClearError()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
