@@ -11,7 +11,13 @@ public abstract class RedisServerFixture : IAsyncLifetime
 
     public IConnectionMultiplexer Connection { get; private set; } = null!;
 
-    public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
+    /// <summary>The server's password (<c>requirepass</c>); null for none.</summary>
+    public virtual string? Password => null;
+
+    /// <summary>A connection string without the password, as a node that was not told it would have.</summary>
+    public string ConnectionStringWithoutPassword => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
+
+    public string ConnectionString => Password is null ? ConnectionStringWithoutPassword : $"{ConnectionStringWithoutPassword},password={Password}";
 
     public async Task InitializeAsync()
     {
@@ -31,13 +37,14 @@ public abstract class RedisServerFixture : IAsyncLifetime
 }
 
 /// <summary>Garnet (Microsoft's RESP server) hosted in the test process, Lua scripting on.</summary>
-public sealed class GarnetFixture : RedisServerFixture
+public class GarnetFixture : RedisServerFixture
 {
     private GarnetServer? _server;
 
     protected override Task StartServerAsync()
     {
-        _server = new GarnetServer(["--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--lua", "--memory", "64m", "--index", "16m"]);
+        string[] auth = Password is null ? [] : ["--auth", "Password", "--password", Password];
+        _server = new GarnetServer(["--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--lua", "--memory", "64m", "--index", "16m", .. auth]);
         _server.Start();
         return Task.CompletedTask;
     }
@@ -50,7 +57,7 @@ public sealed class GarnetFixture : RedisServerFixture
 }
 
 /// <summary>A redis-server process (tests using it are skipped where it is not installed).</summary>
-public sealed class RedisServerProcessFixture : RedisServerFixture
+public class RedisServerProcessFixture : RedisServerFixture
 {
     private Process? _process;
 
@@ -63,7 +70,8 @@ public sealed class RedisServerProcessFixture : RedisServerFixture
             return;
         }
 
-        _process = Process.Start(new ProcessStartInfo(Executable, $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        var auth = Password is null ? string.Empty : $" --requirepass {Password}";
+        _process = Process.Start(new ProcessStartInfo(Executable, $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no{auth}")
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,
@@ -92,4 +100,16 @@ public sealed class RedisServerProcessFixture : RedisServerFixture
 
         _process?.Dispose();
     }
+}
+
+/// <summary>Garnet that requires a password.</summary>
+public sealed class PasswordGarnetFixture : GarnetFixture
+{
+    public override string? Password => "garnet-pass-4d1c";
+}
+
+/// <summary>A redis-server process that requires a password (requirepass).</summary>
+public sealed class PasswordRedisServerProcessFixture : RedisServerProcessFixture
+{
+    public override string? Password => "redis-pass-9b2e";
 }
