@@ -7,7 +7,8 @@ namespace SocketRunnerAspire.ClientApp.Errors;
 /// <summary>
 /// Turns the cluster's typed errors into problem details with a status a caller can act on: a broken
 /// business rule is 409, a full mailbox 429 (back off), a runner or storage outage 503 (retry), a
-/// persisted request still waiting for its reply 504 (it will still be processed).
+/// persisted request still waiting for its reply 504 (it will still be processed), a node refused by the
+/// runners (cluster secret or TLS mismatch) 500 without the details.
 /// </summary>
 public sealed class ClusterProblemDetails(IProblemDetailsService problemDetails) : IExceptionHandler
 {
@@ -20,6 +21,8 @@ public sealed class ClusterProblemDetails(IProblemDetailsService problemDetails)
             MailboxFullException => (StatusCodes.Status429TooManyRequests, "The entity is busy; retry later."),
             RunnerUnavailableException or EntityNotAssignedToRunnerException or PersistenceException =>
                 (StatusCodes.Status503ServiceUnavailable, "The cluster cannot serve this entity right now; retry later."),
+            ClusterAuthenticationException =>
+                (StatusCodes.Status500InternalServerError, "This node may not talk to the cluster's runners (cluster secret or TLS certificate mismatch); see its log."),
             PersistedReplyTimeoutException =>
                 (StatusCodes.Status504GatewayTimeout, "The request is stored and will be processed, but no reply came in time."),
             _ => (0, ""),
@@ -38,7 +41,8 @@ public sealed class ClusterProblemDetails(IProblemDetailsService problemDetails)
             {
                 Status = status,
                 Title = title,
-                Detail = exception.Message,
+                // How authentication failed is for the operator's log, not for HTTP callers.
+                Detail = exception is ClusterAuthenticationException ? null : exception.Message,
                 Type = exception.GetType().Name,
             },
         });
