@@ -176,6 +176,28 @@ public sealed class RunnerSocketFaultTests
         await fakeRunner;
     }
 
+    [Fact]
+    public async Task CallsToARunnerThatStopsReadingFailWithRunnerUnavailableInsteadOfHanging()
+    {
+        // A wedged runner: accepts, then neither reads nor writes. Enough calls to fill the client's send queue
+        // and both socket buffers, so some callers wait for room in the queue rather than for a reply.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Server.ReceiveBufferSize = 4096;
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accepting = listener.AcceptSocketAsync();
+
+        await using var client = new SocketRunnerTransport(new RunnerSocketOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(300), SendQueueCapacity = 8 });
+        var runner = new RunnerAddress("127.0.0.1", port);
+        var payload = new byte[16 * 1024];
+        var calls = Enumerable.Range(0, 200).Select(_ => client.RequestAsync(runner, payload, false, default)).ToArray();
+        using var wedged = await accepting;
+
+        var all = Task.WhenAll(calls);
+        await Assert.ThrowsAnyAsync<Exception>(() => all.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.All(calls, call => Assert.IsType<RunnerUnavailableException>(call.Exception?.InnerException));
+    }
+
     private static byte[] PingFrames(int count)
     {
         // Each: 4-byte length 6, then [kind=Ping(1), id=1, flags=0, nil, nil].
