@@ -117,23 +117,26 @@ internal static class FrameCodec
 
             return new Frame(kind, requestId, flags, meta, rented, length);
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException)
+        catch (Exception ex) when (ex is MalformedFrameException || IsDecodeError(ex))
         {
             if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
+            }
+
+            if (ex is MalformedFrameException)
+            {
+                throw;
             }
 
             throw new MalformedFrameException($"Undecodable frame: {ex.Message}", ex);
         }
-        catch (MalformedFrameException)
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-
-            throw;
-        }
     }
+
+    /// <summary>
+    /// What MessagePack's reader throws on bytes that are not what was asked for: wrong type, truncated,
+    /// out of range, and (a str32/bin32 length of 2 GiB or more, which it takes as a negative int) ArgumentOutOfRangeException.
+    /// </summary>
+    internal static bool IsDecodeError(Exception ex) =>
+        ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException or ArgumentException;
 }
