@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using MessagePack;
+using SocketRunnerAspire.Cluster.Serialization;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
@@ -117,7 +118,7 @@ internal static class FrameCodec
 
             return new Frame(kind, requestId, flags, meta, rented, length);
         }
-        catch (Exception ex) when (ex is MalformedFrameException || IsDecodeError(ex))
+        catch (Exception ex) when (ex is MalformedFrameException || MessagePackDecodeErrors.Is(ex))
         {
             if (rented is not null)
             {
@@ -132,11 +133,4 @@ internal static class FrameCodec
             throw new MalformedFrameException($"Undecodable frame: {ex.Message}", ex);
         }
     }
-
-    /// <summary>
-    /// What MessagePack's reader throws on bytes that are not what was asked for: wrong type, truncated,
-    /// out of range, and (a str32/bin32 length of 2 GiB or more, which it takes as a negative int) ArgumentOutOfRangeException.
-    /// </summary>
-    internal static bool IsDecodeError(Exception ex) =>
-        ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException or ArgumentException;
 }
