@@ -98,6 +98,8 @@ public sealed class RunnerSocketServerFuzzTests(ITestOutputHelper output) : IAsy
         var runner = _cluster.Runners[0];
         var endPoint = SocketRunnerTransport.ToEndPoint(runner.Address!.Value);
 
+        // Tasks left behind by earlier test classes are finalized now, before watching for unobserved exceptions.
+        HeapAfterFullCollection();
         EventHandler<UnobservedTaskExceptionEventArgs> onUnobserved = (_, e) => _unobserved.Enqueue(e.Exception.ToString());
         UnhandledExceptionEventHandler onUnhandled = (_, e) => _unobserved.Enqueue($"unhandled: {e.ExceptionObject}");
         TaskScheduler.UnobservedTaskException += onUnobserved;
