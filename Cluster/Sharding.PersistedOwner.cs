@@ -33,10 +33,30 @@ public sealed partial class Sharding
     public Task HandleNotifyAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
     {
         RequirePersistence();
-        WakeStorageLoopAt(envelope.Length == sizeof(long)
-            ? DateTimeOffset.FromUnixTimeMilliseconds(System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(envelope.Span))
-            : null);
+        WakeStorageLoopAt(DecodeNotify(envelope));
         return Task.CompletedTask;
+    }
+
+    /// <summary>A Notify payload: empty (read storage now) or the due time as 8-byte big-endian Unix milliseconds.</summary>
+    private static DateTimeOffset? DecodeNotify(ReadOnlyMemory<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            return null;
+        }
+
+        if (payload.Length == sizeof(long))
+        {
+            var ms = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(payload.Span);
+            if (ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            {
+                return DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            }
+
+            throw new MalformedMessageException($"Notify names time {ms} ms, outside the range of dates.");
+        }
+
+        throw new MalformedMessageException($"A notify payload is empty or an 8-byte time, not {payload.Length} bytes.");
     }
 
     /// <inheritdoc />

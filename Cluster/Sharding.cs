@@ -509,7 +509,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         if (persisted)
         {
             RequirePersistence();
-            return await HandlePersistedRequestAsync(EnvelopeCodec.Decode(envelope), cancellationToken).ConfigureAwait(false);
+            return await HandlePersistedRequestAsync(DecodeEnvelope(envelope, expectStream: false), cancellationToken).ConfigureAwait(false);
         }
 
         var (rpc, work) = Receive(envelope, expectStream: false, cancellationToken);
@@ -529,7 +529,7 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         if (persisted)
         {
             RequirePersistence();
-            await foreach (var chunk in HandlePersistedStreamAsync(EnvelopeCodec.Decode(envelope), cancellationToken).ConfigureAwait(false))
+            await foreach (var chunk in HandlePersistedStreamAsync(DecodeEnvelope(envelope, expectStream: true), cancellationToken).ConfigureAwait(false))
             {
                 yield return chunk;
             }
@@ -544,9 +544,23 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
         }
     }
 
-    private (RpcBinding Rpc, EntityWork Work) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
+    /// <summary>Decodes a received envelope; a stream request must carry a Stream RPC and a request any other (a Stream RPC has no single reply).</summary>
+    private static Envelope DecodeEnvelope(ReadOnlyMemory<byte> bytes, bool expectStream)
     {
         var envelope = EnvelopeCodec.Decode(bytes);
+        if ((envelope.Kind == RpcKind.Stream) != expectStream)
+        {
+            throw new MalformedMessageException(expectStream
+                ? $"A stream request carries a {envelope.Kind} envelope ({envelope.Address.EntityType}.{envelope.Tag})."
+                : $"A request carries a Stream envelope ({envelope.Address.EntityType}.{envelope.Tag}); streams are sent as stream requests.");
+        }
+
+        return envelope;
+    }
+
+    private (RpcBinding Rpc, EntityWork Work) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
+    {
+        var envelope = DecodeEnvelope(bytes, expectStream);
         var address = envelope.Address;
         if (!_managers.TryGetValue(address.EntityType, out var manager))
         {

@@ -30,7 +30,13 @@ internal sealed class EntityWork(RpcBinding rpc, object request, ActivityContext
 
     public void Fail(Exception exception)
     {
-        Reply.TrySetException(exception);
+        if (Reply.TrySetException(exception) && Rpc.Kind == RpcKind.Tell)
+        {
+            // A tell's sender does not wait for its outcome (a persisted tell's run may still await it): observed
+            // here, a failed tell is not an UnobservedTaskException when its task is collected.
+            _ = Reply.Task.Exception;
+        }
+
         Stream?.Writer.TryComplete(exception);
     }
 }

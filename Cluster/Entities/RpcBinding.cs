@@ -28,7 +28,7 @@ internal sealed class RequestBinding<TEntity, TRequest, TReply>(
     string tag, Func<TEntity, TRequest, EntityContext, CancellationToken, ValueTask<TReply>> handler)
     : RpcBinding(tag, RpcKind.Request)
 {
-    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.Deserialize<TRequest>(payload)!;
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.DeserializeMessage<TRequest>(payload);
 
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TReply)reply!);
 
@@ -40,7 +40,7 @@ internal sealed class TellBinding<TEntity, TMessage>(
     string tag, Func<TEntity, TMessage, EntityContext, CancellationToken, ValueTask> handler)
     : RpcBinding(tag, RpcKind.Tell)
 {
-    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.Deserialize<TMessage>(payload)!;
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.DeserializeMessage<TMessage>(payload);
 
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => [];
 
@@ -55,7 +55,7 @@ internal sealed class StreamBinding<TEntity, TRequest, TItem>(
     string tag, Func<TEntity, TRequest, EntityContext, CancellationToken, IAsyncEnumerable<TItem>> handler)
     : RpcBinding(tag, RpcKind.Stream)
 {
-    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.Deserialize<TRequest>(payload)!;
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.DeserializeMessage<TRequest>(payload);
 
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TItem)reply!);
 

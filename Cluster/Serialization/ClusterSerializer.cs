@@ -49,16 +49,30 @@ public sealed class ClusterSerializer
         }
     }
 
-    /// <summary>Deserializes a <typeparamref name="T"/>; failures become <see cref="MalformedMessageException"/>.</summary>
+    /// <summary>Deserializes a <typeparamref name="T"/>; failures (and bytes after the value) become <see cref="MalformedMessageException"/>.</summary>
     public T Deserialize<T>(ReadOnlyMemory<byte> bytes)
     {
+        T value;
+        int read;
         try
         {
-            return MessagePackSerializer.Deserialize<T>(bytes, Options);
+            value = MessagePackSerializer.Deserialize<T>(bytes, Options, out read);
         }
         catch (MessagePackSerializationException ex)
         {
             throw new MalformedMessageException($"Could not deserialize {typeof(T).Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
         }
+
+        return read == bytes.Length
+            ? value
+            : throw new MalformedMessageException($"Could not deserialize {typeof(T).Name}: {bytes.Length - read} bytes after the value.");
     }
+
+    /// <summary>
+    /// Deserializes a message sent to an entity: as <see cref="Deserialize{T}"/>, and nil is malformed too
+    /// (a sender always sends a message; a handler must not be given null).
+    /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNull]
+    internal T DeserializeMessage<T>(ReadOnlyMemory<byte> bytes) =>
+        Deserialize<T>(bytes) ?? throw new MalformedMessageException($"Could not deserialize {typeof(T).Name}: the message is nil.");
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using MessagePack;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Serialization;
 
 namespace SocketRunnerAspire.Cluster.Transport;
 
@@ -59,9 +60,14 @@ internal static class EnvelopeCodec
             var payload = payloadSequence is { } p ? p.ToArray() : [];
             var traceParent = reader.ReadString();
             var traceState = reader.ReadString();
+            if (!reader.End)
+            {
+                throw new MalformedMessageException("Trailing bytes after the envelope.");
+            }
+
             return new Envelope(requestId, new EntityAddress(entityType, entityId, new ShardId(group, shard)), tag, kind, payload, traceParent, traceState);
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
+        catch (Exception ex) when (MessagePackDecodeErrors.Is(ex))
         {
             throw new MalformedMessageException($"Undecodable envelope: {ex.Message}", ex);
         }

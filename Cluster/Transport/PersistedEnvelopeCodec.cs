@@ -1,6 +1,7 @@
 using System.Buffers;
 using MessagePack;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Serialization;
 using SocketRunnerAspire.Cluster.Storage;
 
 namespace SocketRunnerAspire.Cluster.Transport;
@@ -33,6 +34,11 @@ internal static class PersistedEnvelopeCodec
             var kind = reader.ReadInt32();
             var requestId = reader.ReadInt64();
             var sequence = reader.ReadInt32();
+            if (!reader.End)
+            {
+                throw new MalformedMessageException("Trailing bytes after the envelope.");
+            }
+
             return kind switch
             {
                 1 => new PersistedEnvelope.AckChunk(requestId, sequence),
@@ -40,7 +46,7 @@ internal static class PersistedEnvelopeCodec
                 _ => throw new MalformedMessageException($"Unknown envelope kind {kind}."),
             };
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
+        catch (Exception ex) when (MessagePackDecodeErrors.Is(ex))
         {
             throw new MalformedMessageException($"Undecodable envelope: {ex.Message}", ex);
         }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using MessagePack;
+using SocketRunnerAspire.Cluster.Serialization;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
@@ -117,23 +118,19 @@ internal static class FrameCodec
 
             return new Frame(kind, requestId, flags, meta, rented, length);
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException)
+        catch (Exception ex) when (ex is MalformedFrameException || MessagePackDecodeErrors.Is(ex))
         {
             if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
+            }
+
+            if (ex is MalformedFrameException)
+            {
+                throw;
             }
 
             throw new MalformedFrameException($"Undecodable frame: {ex.Message}", ex);
-        }
-        catch (MalformedFrameException)
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-
-            throw;
         }
     }
 }

@@ -53,6 +53,9 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
     /// <summary>The bound endpoint.</summary>
     public EndPoint EndPoint => _listener.EndPoint;
 
+    /// <summary>Connections accepted and not yet closed (tests check that none is left open).</summary>
+    internal int OpenConnections => _connections.Count;
+
     public static async Task<RunnerSocketServer> StartAsync(
         EndPoint endPoint, IRunnerRpcHandler handler, RunnerSocketOptions options, ConnectionSecurity security, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
