@@ -132,8 +132,9 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         finally
         {
             frame.Dispose();
+            // Not disposed: a Cancel frame or the connection closing may still cancel it, and a source without
+            // a timer or links holds nothing that needs disposing.
             _inFlight.TryRemove(id, out _);
-            cts.Dispose();
             ReleasePending();
         }
     }

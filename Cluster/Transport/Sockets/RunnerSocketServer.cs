@@ -41,7 +41,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         _monitoring = CloseIdleConnectionsAsync();
     }
 
-    /// <summary>Open connections (in the handshake or serving).</summary>
+    /// <summary>Connections accepted and not yet closed (in the handshake or serving).</summary>
     public int ConnectionCount => _connections.Count;
 
     /// <summary>Requests and pings awaiting their reply, over all connections.</summary>
@@ -52,9 +52,6 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
 
     /// <summary>The bound endpoint.</summary>
     public EndPoint EndPoint => _listener.EndPoint;
-
-    /// <summary>Connections accepted and not yet closed (tests check that none is left open).</summary>
-    internal int OpenConnections => _connections.Count;
 
     public static async Task<RunnerSocketServer> StartAsync(
         EndPoint endPoint, IRunnerRpcHandler handler, RunnerSocketOptions options, ConnectionSecurity security, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
