@@ -5,11 +5,26 @@ using SocketRunnerAspire.Runner.State;
 
 namespace SocketRunnerAspire.Runner.Entities;
 
-/// <summary>The runner side of <see cref="Inventory"/>: stock of one SKU. Handles one message at a time, so reservations never oversell.</summary>
+/// <summary>
+/// The runner side of <see cref="Inventory"/>: stock of one SKU. Handles one message at a time, so reservations never oversell.
+/// </summary>
+/// <remarks>
+/// Persisted messages are delivered at least once: a runner that dies after saving the new stock but before the
+/// reply was saved leaves the message in storage, and the shard's next owner runs it again. So the state records
+/// each order's reservation in the same write as the stock it took, and <see cref="Reserve"/> and
+/// <see cref="Release"/> are idempotent per order id (MessageStorage's primary key de-duplicates only messages
+/// whose reply was saved). A real app would archive an order's record once the order is closed.
+/// </remarks>
 [EntityName("Inventory")]
 public sealed class InventoryEntity(EntityContext context, EntityStateStore store)
 {
-    private sealed record InventoryState(int Available);
+    /// <summary>Stock, and what each order took (<see cref="Held.Released"/> once given back).</summary>
+    private sealed record InventoryState(int Available, Dictionary<string, Held>? Orders = null)
+    {
+        public Dictionary<string, Held> Orders { get; init; } = Orders ?? new(StringComparer.Ordinal);
+    }
+
+    private sealed record Held(int Quantity, bool Released);
 
     private readonly bool _known = Catalog.TryFind(context.Address.EntityId, out _);
     private InventoryState? _state;
@@ -41,19 +56,39 @@ public sealed class InventoryEntity(EntityContext context, EntityStateStore stor
     public async ValueTask<Reservation> Reserve(Reserve message)
     {
         var state = await LoadAsync();
+        if (state.Orders.ContainsKey(message.OrderId))
+        {
+            // A re-run (or a resend after the stored reply expired): the order already holds its stock.
+            return new Reservation(Sku, message.OrderId, true, state.Available, Runner);
+        }
+
         if (!_known || message.Quantity <= 0 || message.Quantity > state.Available)
         {
             return new Reservation(Sku, message.OrderId, false, state.Available, Runner);
         }
 
-        state = await SaveAsync(state with { Available = state.Available - message.Quantity });
+        state = await SaveAsync(state with
+        {
+            Available = state.Available - message.Quantity,
+            Orders = new(state.Orders, StringComparer.Ordinal) { [message.OrderId] = new Held(message.Quantity, Released: false) },
+        });
         return new Reservation(Sku, message.OrderId, true, state.Available, Runner);
     }
 
+    /// <summary>Gives back what <see cref="Release.OrderId"/> reserved, once; an order that reserved nothing releases nothing.</summary>
     public async ValueTask<StockLevel> Release(Release message)
     {
         var state = await LoadAsync();
-        return Level(await SaveAsync(state with { Available = state.Available + message.Quantity }));
+        if (!state.Orders.TryGetValue(message.OrderId, out var held) || held.Released)
+        {
+            return Level(state);
+        }
+
+        return Level(await SaveAsync(state with
+        {
+            Available = state.Available + held.Quantity,
+            Orders = new(state.Orders, StringComparer.Ordinal) { [message.OrderId] = held with { Released = true } },
+        }));
     }
 
     private StockLevel Level(InventoryState state) => new(Sku, _known, state.Available, UnitPrice, Runner);
