@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using SocketRunnerAspire.Faults.Tests.Support;
 
 namespace SocketRunnerAspire.Faults.Tests;
 
 /// <summary>Three real runner processes under load from a client-only node; one is killed with SIGKILL mid-run.</summary>
-public sealed class RunnerKillTests(ITestOutputHelper output)
+public sealed partial class RunnerKillTests(ITestOutputHelper output)
 {
     /// <summary>
     /// After the killed runner's last lease refresh its leases and its heartbeat expire together; the survivors see
@@ -15,14 +16,52 @@ public sealed class RunnerKillTests(ITestOutputHelper output)
         + ClusterTimings.RefreshAssignmentsInterval + ClusterTimings.ShardLockRefreshInterval + TimeSpan.FromSeconds(3);
 
     [SkippableFact]
-    public async Task AKilledRunnersShardsAreOwnedAgainWithinTheLeaseAndNoPersistedMessageIsLostOrHandledTwice()
+    public Task AKilledRunnersShardsAreOwnedAgainWithinTheLeaseAndNoPersistedMessageIsLostOrHandledTwice() =>
+        KillUnderLoadAsync(nameof(AKilledRunnersShardsAreOwnedAgainWithinTheLeaseAndNoPersistedMessageIsLostOrHandledTwice), slowRunnerStorage: false);
+
+    /// <summary>
+    /// Each runner reaches Redis through its own proxy adding 100-200 ms each way, so a reservation spends most of its
+    /// run between saving the new stock and saving its reply: the kill leaves such half-done reservations, which the
+    /// next owner runs again (at least once). The inventory must not take their stock twice.
+    /// </summary>
+    [SkippableFact]
+    public async Task ReservationsHalfDoneByAKilledRunnerAreRunAgainWithoutTakingStockTwice()
     {
-        Skip.If(RedisServerProcess.Executable is null, RedisServerProcess.SkipReason);
-        var report = new Report(output, nameof(RunnerKillTests));
-        await using var cluster = await RunnerCluster.StartAsync(output, runners: 3);
+        var proxies = new List<LatencyProxy>();
         try
         {
-            var load = new LoadGenerator(cluster.Client!.Sharding, new LoadOptions());
+            await KillUnderLoadAsync(nameof(ReservationsHalfDoneByAKilledRunnerAreRunAgainWithoutTakingStockTwice), slowRunnerStorage: true, (process, redisPort) =>
+            {
+                if (process == "client")
+                {
+                    return null;
+                }
+
+                var proxy = new LatencyProxy(redisPort, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+                proxy.Start();
+                proxies.Add(proxy);
+                return proxy.ConnectionString;
+            });
+        }
+        finally
+        {
+            foreach (var proxy in proxies)
+            {
+                await proxy.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task KillUnderLoadAsync(string name, bool slowRunnerStorage, Func<string, int, string?>? storageFor = null)
+    {
+        Skip.If(RedisServerProcess.Executable is null, RedisServerProcess.SkipReason);
+        var report = new Report(output, name);
+        await using var cluster = await RunnerCluster.StartAsync(output, runners: 3,
+            storageFor: storageFor is null ? null : (process, port) => storageFor(process, port) ?? $"127.0.0.1:{port},abortConnect=false");
+        try
+        {
+            // Slow storage: more workers, so that more reservations are in flight when the runner dies.
+            var load = new LoadGenerator(cluster.Client!.Sharding, new LoadOptions { Workers = slowRunnerStorage ? 16 : 8, ReserveShare = slowRunnerStorage ? 0.6 : 0.3 });
             await load.ReadInitialStockAsync();
             using var stop = new CancellationTokenSource();
             load.Phase = "1-before";
@@ -52,8 +91,10 @@ public sealed class RunnerKillTests(ITestOutputHelper output)
             report.Line(load.Summary());
             report.Line($"stock: {string.Join(", ", stock.Select(s => $"{s.Key}={s.Value} (expected {expected[s.Key]})"))}");
             var orders = load.Orders;
+            var reRuns = cluster.Runners.Sum(r => AlreadyReserved().Count(r.Log));
             report.Line($"orders: {orders.Count(o => o.Sku is not null)} reservations ({orders.Count(o => o.Reservations.Count > 1)} sent more than once), " +
-                $"{orders.Count(o => !o.Releases.IsEmpty)} released, {orders.Count(o => o.Cart is not null)} checkouts");
+                $"{orders.Count(o => !o.Releases.IsEmpty)} released, {orders.Count(o => o.Cart is not null)} checkouts; " +
+                $"{reRuns} reservations found their order already holding stock (re-runs after the kill)");
 
             var calls = load.Calls;
             Assert.DoesNotContain(calls, c => c.Outcome is Outcome.Hang or Outcome.Other);
@@ -72,4 +113,7 @@ public sealed class RunnerKillTests(ITestOutputHelper output)
             throw;
         }
     }
+
+    [GeneratedRegex("already holds .* not reserved again")]
+    private static partial Regex AlreadyReserved();
 }

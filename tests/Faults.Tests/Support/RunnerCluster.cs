@@ -26,8 +26,6 @@ public sealed class RunnerCluster : IAsyncDisposable
 
     public RedisServerProcess Redis { get; }
 
-    /// <summary>What runners and client connect to (Redis directly, or a proxy in front of it).</summary>
-    public string StorageConnectionString { get; private set; } = string.Empty;
 
     public IReadOnlyList<RunnerProcess> Runners => _runners;
 
@@ -35,23 +33,27 @@ public sealed class RunnerCluster : IAsyncDisposable
 
     public ClientNode? Client { get; private set; }
 
-    /// <summary>Starts redis-server (durable: append-only, fsync always), <paramref name="runners"/> runners and the client.</summary>
-    public static async Task<RunnerCluster> StartAsync(ITestOutputHelper output, int runners, bool durable = false, Func<int, string>? storageFor = null)
+    /// <summary>
+    /// Starts redis-server (durable: append-only, fsync always), <paramref name="runners"/> runners and the client.
+    /// <paramref name="storageFor"/> gives the connection string of a process (<c>runner-N</c> or <c>client</c>) from
+    /// redis-server's port, e.g. through a proxy; by default they connect to redis-server directly.
+    /// </summary>
+    public static async Task<RunnerCluster> StartAsync(ITestOutputHelper output, int runners, bool durable = false, Func<string, int, string>? storageFor = null)
     {
         var redis = new RedisServerProcess(durable);
         var cluster = new RunnerCluster(output, redis, $"faults-{Guid.NewGuid():N}"[..15]);
         try
         {
             await redis.StartAsync();
-            cluster.StorageConnectionString = storageFor?.Invoke(redis.Port) ?? redis.ConnectionString;
+            string Storage(string process) => storageFor?.Invoke(process, redis.Port) ?? redis.ConnectionString;
             var started = Stopwatch.StartNew();
             for (var i = 1; i <= runners; i++)
             {
-                cluster._runners.Add(RunnerProcess.Start($"runner-{i}", cluster.StorageConnectionString, cluster.Name));
+                cluster._runners.Add(RunnerProcess.Start($"runner-{i}", Storage($"runner-{i}"), cluster.Name));
             }
 
             await Task.WhenAll(cluster._runners.Select(r => r.WaitReadyAsync(StartTimeout)));
-            cluster.Client = await ClientNode.StartAsync(cluster.StorageConnectionString, cluster.Name);
+            cluster.Client = await ClientNode.StartAsync(Storage("client"), cluster.Name);
             await cluster.WaitUntilAllShardsOwnedAsync(StartTimeout);
             output.WriteLine($"cluster {cluster.Name}: redis on {redis.Port}, runners {string.Join(", ", cluster._runners.Select(r => $"{r.Name}={r.Address} (pid {r.Pid}, http {r.HttpPort})"))}; ready after {started.Elapsed.TotalSeconds:0.0} s");
             return cluster;
