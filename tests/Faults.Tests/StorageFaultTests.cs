@@ -43,6 +43,10 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
             load.Phase = "4-after";
             report.Line($"storage back after {down.Elapsed.TotalSeconds - recovered.TotalSeconds:0.0} s; all shards owned and persisted sends served {recovered.TotalSeconds:0.00} s later: {string.Join(", ", await cluster.ShardsOwnedAsync())}");
 
+            // The first runner back may take every shard before the others' heartbeats are fresh again; they get theirs back.
+            await Eventually.True(async () => (await cluster.ShardsOwnedAsync()).All(o => o > 0) && await cluster.AllShardsOwnedAsync(), RecoveryBound,
+                () => "every runner owns shards again", TimeSpan.FromMilliseconds(200));
+            report.Line($"every runner owns shards again {up.Elapsed.TotalSeconds:0.00} s after storage came back: {string.Join(", ", await cluster.ShardsOwnedAsync())}");
             await Task.Delay(TimeSpan.FromSeconds(6));
             await stop.CancelAsync();
             await running.WaitAsync(ClusterTimings.PersistedCallBound + TimeSpan.FromSeconds(30));
