@@ -15,15 +15,23 @@ public sealed record GetStock : IEntityRequest<StockLevel>;
 /// <summary>Adds stock.</summary>
 public sealed record Restock(int Quantity) : IEntityRequest<StockLevel>;
 
-/// <summary>Takes <paramref name="Quantity"/> from stock for an order; once per order id (persisted, keyed).</summary>
-[Persisted]
+/// <summary>
+/// Takes <paramref name="Quantity"/> from stock for an order; once per order id (persisted, keyed, and the entity
+/// records each order, so a re-run after a runner crash takes nothing twice). Uninterruptible: a checkout that is
+/// stopped mid-way only stops waiting, and its re-run finds the reservation's reply instead of an interruption.
+/// </summary>
+[Persisted(Uninterruptible = true)]
 public sealed record Reserve(string OrderId, int Quantity) : IEntityRequest<Reservation>, IPrimaryKey
 {
     public string PrimaryKey => OrderId;
 }
 
-/// <summary>Returns an order's reservation to stock (a rejected checkout undoing what it took); once per order id.</summary>
-[Persisted]
+/// <summary>
+/// Returns what the order reserved to stock (a rejected checkout undoing what it took); once per order id, and
+/// nothing for an order that reserved nothing. <paramref name="Quantity"/> is what the sender reserved; the
+/// inventory gives back what it recorded for the order.
+/// </summary>
+[Persisted(Uninterruptible = true)]
 public sealed record Release(string OrderId, int Quantity) : IEntityRequest<StockLevel>, IPrimaryKey
 {
     public string PrimaryKey => OrderId;

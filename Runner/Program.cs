@@ -32,6 +32,9 @@ app.MapGet("/", (Sharding sharding) => Results.Ok(new
     machineId = sharding.MachineId,
     shardsOwned = sharding.OwnedShards.Count,
     singletons = sharding.RunningSingletons,
+    // Managed heap now (including garbage not yet collected) and as of the last GC, for soak checks.
+    managedBytes = GC.GetTotalMemory(forceFullCollection: false),
+    heapAfterLastGcBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
 }));
 
 app.Run();

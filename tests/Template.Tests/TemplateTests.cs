@@ -31,6 +31,7 @@ public sealed class TemplateTests : IDisposable
         Assert.DoesNotContain(files, file => file.Contains(SourceName, StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(files, file => file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
         Assert.False(Directory.Exists(Path.Combine(output, "tests", "Template.Tests")), "the template's own test must not be copied");
+        Assert.False(Directory.Exists(Path.Combine(output, "tests", "Faults.Tests")), "the fault suite of this repository's sample must not be copied");
 
         var leftovers = files
             .Where(file => !file.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
@@ -40,6 +41,7 @@ public sealed class TemplateTests : IDisposable
         Assert.True(leftovers.Length == 0, $"'{SourceName}' left in: {string.Join(", ", leftovers)}");
 
         Assert.DoesNotContain("Template.Tests", File.ReadAllText(Path.Combine(output, $"{NewName}.slnx")), StringComparison.Ordinal);
+        Assert.DoesNotContain("Faults.Tests", File.ReadAllText(Path.Combine(output, $"{NewName}.slnx")), StringComparison.Ordinal);
         Assert.Contains($"\"Runners\": {RunnerCount}", File.ReadAllText(Path.Combine(output, "AppHost", "appsettings.json")), StringComparison.Ordinal);
         Assert.Contains("\"Mode\": \"Garnet\"", File.ReadAllText(Path.Combine(output, "AppHost", "appsettings.json")), StringComparison.Ordinal);
         Assert.Contains($"<AssemblyName>{NewName}.Cluster</AssemblyName>", File.ReadAllText(Path.Combine(output, "Cluster", "Cluster.csproj")), StringComparison.Ordinal);
@@ -49,6 +51,7 @@ public sealed class TemplateTests : IDisposable
         Assert.Contains("## Next steps", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("Use it as a template", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("Template.Tests", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("Faults.Tests", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("<!--#", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("bench/", readme, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(output, "bench")), "the benchmark must not be copied");
