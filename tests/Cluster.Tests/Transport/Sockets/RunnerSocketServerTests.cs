@@ -88,6 +88,23 @@ public sealed class RunnerSocketServerTests : IAsyncLifetime
         await transport.PingAsync(Runner.Address!.Value, default);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnEnvelopeNamingAnotherShardThanItsEntitysIsATypedErrorAndRunsNothing(bool persisted)
+    {
+        await using var transport = new SocketRunnerTransport();
+        var id = "misrouted";
+        var rightShard = Runner.GetShardId(id);
+        var wrongShard = new ShardId(rightShard.Group, rightShard.Id % TestCluster.ShardsPerGroup + 1);
+        var payload = Cluster.Serialization.ClusterSerializer.Default.SerializeObject(new Deposit("key-1", 5));
+        var envelope = Cluster.Transport.EnvelopeCodec.Encode(new Cluster.Transport.Envelope(
+            42, new EntityAddress("Counter", id, wrongShard), nameof(Deposit), Cluster.Entities.RpcKind.Request, payload, null, null));
+
+        await Assert.ThrowsAsync<MalformedMessageException>(() => transport.RequestAsync(Runner.Address!.Value, envelope, persisted, default));
+        Assert.Equal(0, _cluster.Runners.Sum(r => r.ActiveEntities("Counter")));
+    }
+
     [Fact]
     public async Task ACallToAStoppedRunnerFailsWithRunnerUnavailable()
     {
