@@ -39,6 +39,9 @@ internal sealed class FrameConnection
     /// <summary><see cref="Environment.TickCount64"/> when bytes last arrived (or the connection opened).</summary>
     public long LastReceived => Volatile.Read(ref _lastReceived);
 
+    /// <summary>Queues a frame only if the send queue has room; false when it is full or the connection closed.</summary>
+    public bool TrySend(in OutgoingFrame frame) => _outgoing.Writer.TryWrite(frame);
+
     /// <summary>Queues a frame; waits while the send queue is full. Fails once the connection is closed.</summary>
     public ValueTask SendAsync(in OutgoingFrame frame, CancellationToken cancellationToken)
     {

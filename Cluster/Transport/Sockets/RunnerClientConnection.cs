@@ -123,11 +123,13 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
                     continue; // the last ping is still within its interval: do not move its deadline
                 }
 
+                // Never waits for room: with the send queue full and nothing coming back for an interval, the runner
+                // counts as gone just the same (a runner that is only applying back-pressure still sends replies).
                 pingSentAt = Environment.TickCount64;
-                await _connection.SendAsync(new OutgoingFrame(FrameKind.Ping, KeepAliveRequestId), _closing.Token).ConfigureAwait(false);
+                _connection.TrySend(new OutgoingFrame(FrameKind.Ping, KeepAliveRequestId));
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        catch (OperationCanceledException)
         {
         }
     }

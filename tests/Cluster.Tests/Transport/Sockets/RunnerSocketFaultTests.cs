@@ -189,7 +189,7 @@ public sealed class RunnerSocketFaultTests
 
         await using var client = new SocketRunnerTransport(new RunnerSocketOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(300), SendQueueCapacity = 8 });
         var runner = new RunnerAddress("127.0.0.1", port);
-        var payload = new byte[16 * 1024];
+        var payload = new byte[64 * 1024]; // 12.8 MB in all: more than both socket buffers, so the send queue is full before the first ping
         var calls = Enumerable.Range(0, 200).Select(_ => client.RequestAsync(runner, payload, false, default)).ToArray();
         using var wedged = await accepting;
 
