@@ -108,19 +108,20 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_closing.Token).ConfigureAwait(false))
             {
-                // Any frame since the last ping proves the runner alive (its pong may queue behind replies). A late
-                // timer fires missed ticks back to back, so the ping must also have had a whole interval to be answered.
-                if (pingSentAt >= 0 && _connection.LastReceived < pingSentAt && Environment.TickCount64 - pingSentAt >= interval.TotalMilliseconds)
+                // Any frame since the last ping proves the runner alive (its pong may queue behind replies).
+                if (pingSentAt >= 0 && _connection.LastReceived < pingSentAt)
                 {
+                    // A late timer fires missed ticks back to back: the ping must have had a whole interval to be answered.
+                    // Until then its deadline stays where it is.
+                    if (Environment.TickCount64 - pingSentAt < interval.TotalMilliseconds)
+                    {
+                        continue;
+                    }
+
                     logger.LogWarning("Runner {Peer} did not answer a keep-alive ping within {Seconds} s; closing the connection", Peer, interval.TotalSeconds);
                     _closeReason = $"no answer to a keep-alive ping within {interval.TotalSeconds:0.#} s";
                     await _closing.CancelAsync().ConfigureAwait(false);
                     return;
-                }
-
-                if (pingSentAt >= 0 && _connection.LastReceived < pingSentAt)
-                {
-                    continue; // the last ping is still within its interval: do not move its deadline
                 }
 
                 // Never waits for room: with the send queue full and nothing coming back for an interval, the runner

@@ -45,13 +45,12 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         {
             case FrameKind.Ping:
                 frame.Dispose();
-                Interlocked.Increment(ref _pending);
-                _ = PongAsync(frame.RequestId);
+                _ = AnswerAsync(new OutgoingFrame(FrameKind.Pong, frame.RequestId));
                 break;
             case FrameKind.Hello:
                 // A node with a cluster secret connecting to a runner without one: say so, and let it close.
                 frame.Dispose();
-                _ = SendAsync(new OutgoingFrame(FrameKind.Failure, frame.RequestId, (byte)RemoteErrorCode.Unauthorized,
+                _ = AnswerAsync(new OutgoingFrame(FrameKind.Failure, frame.RequestId, (byte)RemoteErrorCode.Unauthorized,
                     "this runner does not use a cluster secret (Cluster:Socket:ClusterSecret differs between nodes)"));
                 break;
             case FrameKind.Cancel:
@@ -139,11 +138,13 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         }
     }
 
-    private async ValueTask PongAsync(long id)
+    /// <summary>Queues a connection-level answer (a pong, a refused Hello), counted as pending like a request's reply.</summary>
+    private async ValueTask AnswerAsync(OutgoingFrame answer)
     {
+        Interlocked.Increment(ref _pending);
         try
         {
-            await SendAsync(new OutgoingFrame(FrameKind.Pong, id)).ConfigureAwait(false);
+            await SendAsync(answer).ConfigureAwait(false);
         }
         finally
         {
