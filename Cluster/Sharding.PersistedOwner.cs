@@ -7,6 +7,7 @@ using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Transport;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster;
 

@@ -6,6 +6,7 @@ using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Transport;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster;
 

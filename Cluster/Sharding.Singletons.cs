@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Singletons;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster;
 

@@ -15,6 +15,7 @@ using SocketRunnerAspire.Cluster.Placement;
 using SocketRunnerAspire.Cluster.Serialization;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Transport;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster;
 
@@ -25,7 +26,7 @@ namespace SocketRunnerAspire.Cluster;
 /// it only sends. Sends go to the entity's shard owner, locally or through the transport, retrying
 /// while the shard has no owner or is moving.
 /// </summary>
-public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
+public sealed partial class Sharding : IEntityClient, IRunnerRpcHandler, IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<Sharding, byte> Live = new();
     private static readonly System.Diagnostics.Metrics.ObservableGauge<int> ShardsOwnedGauge =
@@ -152,11 +153,11 @@ public sealed partial class Sharding : IRunnerRpcHandler, IAsyncDisposable
     /// Where an entity lives: its shard (in the entity type's shard group when the type is registered here,
     /// else the default group) and the runner the current assignment gives that shard to.
     /// </summary>
-    public (ShardId Shard, RunnerAddress? Runner) Locate(string entityType, string entityId)
+    public EntityLocation Locate(string entityType, string entityId)
     {
         var group = _entityTypes.TryGetValue(entityType, out var registration) ? registration.ShardGroup : ShardId.DefaultGroup;
         var shard = GetShardId(entityId, group);
-        return (shard, GetOwner(shard));
+        return new EntityLocation(shard, GetOwner(shard));
     }
 
     /// <summary>How many shards the current assignment gives each runner.</summary>

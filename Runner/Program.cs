@@ -2,6 +2,7 @@ using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Runner.Entities;
 using SocketRunnerAspire.Runner.Jobs;
 using SocketRunnerAspire.Runner.State;
+using SocketRunnerAspire.Cluster.Addressing;
 
 var builder = WebApplication.CreateBuilder(args);
 

@@ -10,6 +10,8 @@ using SocketRunnerAspire.Cluster.Storage.Redis;
 using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
 using StackExchange.Redis;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace Microsoft.Extensions.Hosting;
 

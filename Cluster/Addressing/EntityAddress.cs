@@ -1,4 +1,4 @@
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Addressing;
 
 /// <summary>An entity: its type, its id and the shard its id maps to.</summary>
 public readonly record struct EntityAddress(string EntityType, string EntityId, ShardId ShardId)

@@ -1,4 +1,4 @@
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Addressing;
 
 /// <summary>Where a runner serves the runner protocol: <c>host:port</c>, or a Unix socket path (port 0).</summary>
 public readonly record struct RunnerAddress(string Host, int Port)

@@ -1,4 +1,4 @@
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Addressing;
 
 /// <summary>A shard: its group and its number (1..shardsPerGroup). String form <c>group:n</c>.</summary>
 public readonly record struct ShardId(string Group, int Id)

@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Configuration;
 
 /// <summary>
@@ -103,6 +105,6 @@ public sealed class EndpointOptions
     /// <summary>TCP port; 0 with a path in <see cref="Host"/> for a Unix socket.</summary>
     public int Port { get; set; } = 34431;
 
-    /// <summary>As a <see cref="Cluster.RunnerAddress"/>.</summary>
+    /// <summary>As a <see cref="Addressing.RunnerAddress"/>.</summary>
     public RunnerAddress ToRunnerAddress() => new(Host, Port);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Configuration;
 

@@ -1,3 +1,6 @@
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
+
 namespace SocketRunnerAspire.Cluster.Cron;
 
 /// <summary>Options of a <see cref="ClusterBuilder.AddCron"/> schedule (Effect's <c>ClusterCron.make</c> options).</summary>

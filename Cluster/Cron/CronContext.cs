@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Cron;
 
 /// <summary>One tick of a cron schedule, as its job sees it.</summary>

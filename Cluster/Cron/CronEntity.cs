@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Cluster.Cron;
 

@@ -1,4 +1,5 @@
 using Cronos;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Cluster.Cron;
 

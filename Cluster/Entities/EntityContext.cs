@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Entities;
 
 /// <summary>What an entity instance knows about itself; passed to its factory and every handler.</summary>

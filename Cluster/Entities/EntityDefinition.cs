@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Hosting;
+
 namespace SocketRunnerAspire.Cluster.Entities;
 
 /// <summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
 using System.Threading.Channels;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 

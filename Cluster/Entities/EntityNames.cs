@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 

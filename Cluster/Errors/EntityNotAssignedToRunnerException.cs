@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Errors;
 
 /// <summary>The entity's shard is not (or no longer) held by the runner that received the message; senders retry.</summary>

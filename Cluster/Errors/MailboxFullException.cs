@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Errors;
 
 /// <summary>The entity already has as many unreplied requests as its mailbox capacity allows; nothing was enqueued.</summary>

@@ -1,8 +1,9 @@
 using SocketRunnerAspire.Cluster.Cron;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Singletons;
+using SocketRunnerAspire.Cluster.Addressing;
 
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Hosting;
 
 /// <summary>Collects the entity types, singletons and cron schedules a process hosts (runners) or knows (clients).</summary>
 public sealed class ClusterBuilder

@@ -9,8 +9,9 @@ using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Storage.Memory;
 using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Memory;
+using SocketRunnerAspire.Cluster.Addressing;
 
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Hosting;
 
 /// <summary>Registers the cluster in a host.</summary>
 public static class ClusterServiceCollectionExtensions
@@ -42,6 +43,7 @@ public static class ClusterServiceCollectionExtensions
             messageStorage: sp.GetRequiredService<IMessageStorage>(),
             singletons: builder.Singletons,
             crons: builder.Crons));
+        services.AddSingleton<IEntityClient>(sp => sp.GetRequiredService<Sharding>());
         services.AddHostedService<ShardingHostedService>();
         return services;
     }

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Hosting;
 
 /// <summary>Starts <see cref="Sharding"/> with the host and leaves the cluster gracefully on shutdown.</summary>
 internal sealed class ShardingHostedService(Sharding sharding) : IHostedService

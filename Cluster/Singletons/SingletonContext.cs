@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Singletons;
 
 /// <summary>What a singleton job knows about where it runs.</summary>

@@ -1,4 +1,5 @@
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Transport;
 

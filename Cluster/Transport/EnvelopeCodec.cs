@@ -3,6 +3,7 @@ using MessagePack;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Serialization;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Transport;
 

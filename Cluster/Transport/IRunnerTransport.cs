@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Transport;
 
 /// <summary>

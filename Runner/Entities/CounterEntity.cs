@@ -1,6 +1,7 @@
 using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Contracts;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Runner.Entities;
 

@@ -2,6 +2,7 @@ using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Contracts;
 using SocketRunnerAspire.Runner.State;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Runner.Entities;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster;
 using StackExchange.Redis;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Runner.State;
 

@@ -1,5 +1,6 @@
 using SocketRunnerAspire.Cluster.Placement;
 using SocketRunnerAspire.Cluster.Tests.Support;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests;
 

@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Storage.Memory;
 
 /// <summary>MessageStorage in process memory (one process, tests), with the semantics of the Redis implementation.</summary>

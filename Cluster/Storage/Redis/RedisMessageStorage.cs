@@ -2,6 +2,7 @@ using System.Globalization;
 using StackExchange.Redis;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Transport;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Storage.Redis;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using StackExchange.Redis;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Storage.Redis;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Transport.Memory;
 

@@ -1,4 +1,5 @@
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 

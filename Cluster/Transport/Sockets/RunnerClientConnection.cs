@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 

@@ -5,6 +5,7 @@ using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Serialization;
 using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Bench.RawEcho;
 

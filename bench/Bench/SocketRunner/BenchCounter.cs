@@ -1,5 +1,6 @@
 using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Bench.SocketRunner;
 

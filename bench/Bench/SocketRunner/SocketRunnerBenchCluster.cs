@@ -5,6 +5,8 @@ using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Storage.Redis;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
 using StackExchange.Redis;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Bench.SocketRunner;
 

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Cluster.Tests.Configuration;
 

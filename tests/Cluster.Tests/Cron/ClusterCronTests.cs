@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using SocketRunnerAspire.Cluster.Storage.Redis;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Cluster.Tests.Cron;
 

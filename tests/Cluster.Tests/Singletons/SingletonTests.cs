@@ -1,4 +1,5 @@
 using SocketRunnerAspire.Cluster.Tests.Support;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Singletons;
 

@@ -1,5 +1,6 @@
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Storage;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 

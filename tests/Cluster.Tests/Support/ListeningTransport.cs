@@ -1,5 +1,6 @@
 using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 

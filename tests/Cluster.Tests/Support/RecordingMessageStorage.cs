@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 

@@ -4,6 +4,8 @@ using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Storage.Memory;
 using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Memory;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 

@@ -7,6 +7,7 @@ using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport;
 using Xunit.Abstractions;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Faults.Tests.Support;
 
@@ -82,7 +83,7 @@ public sealed class RunnerCluster : IAsyncDisposable
         var live = LiveRunners.Select(r => r.Address).ToHashSet(StringComparer.Ordinal);
         var client = Client!.Sharding;
         return Enumerable.Range(1, Shards).All(shard =>
-            client.GetOwner(new Cluster.ShardId(Cluster.ShardId.DefaultGroup, shard)) is { } owner && live.Contains(owner.ToString()));
+            client.GetOwner(new Cluster.Addressing.ShardId(Cluster.Addressing.ShardId.DefaultGroup, shard)) is { } owner && live.Contains(owner.ToString()));
     }
 
     public Task WaitUntilAllShardsOwnedAsync(TimeSpan timeout) =>

@@ -5,6 +5,7 @@ using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
 using StackExchange.Redis;
 using Xunit.Abstractions;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
 

@@ -4,6 +4,7 @@ using System.Text;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
 

@@ -11,6 +11,7 @@ using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
 using Xunit.Abstractions;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
 

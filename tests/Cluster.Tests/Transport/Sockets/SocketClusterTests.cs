@@ -3,6 +3,7 @@ using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Storage.Redis;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Transport.Sockets;
+using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Transport.Sockets;
 
