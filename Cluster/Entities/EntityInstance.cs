@@ -25,10 +25,13 @@ internal sealed class EntityInstance
     private readonly Task _running;
     private bool _stopped;
     private int _pending;
-    private long _lastActive = Environment.TickCount64;
+    private readonly TimeProvider _time;
+    private long _lastActive;
 
-    public EntityInstance(EntityRegistration registration, EntityAddress address, RunnerAddress? runner, IServiceProvider services, int capacity, ILogger logger)
+    public EntityInstance(EntityRegistration registration, EntityAddress address, RunnerAddress? runner, IServiceProvider services, int capacity, ILogger logger, TimeProvider time)
     {
+        _time = time;
+        _lastActive = time.GetTimestamp();
         _registration = registration;
         _logger = logger;
         _capacity = capacity;
@@ -79,7 +82,7 @@ internal sealed class EntityInstance
             }
 
             _pending++;
-            _lastActive = Environment.TickCount64;
+            _lastActive = _time.GetTimestamp();
             _mailbox.Writer.TryWrite(work);
         }
 
@@ -88,7 +91,7 @@ internal sealed class EntityInstance
     }
 
     public bool IsIdle(TimeSpan maxIdle) =>
-        Pending == 0 && !Context.KeepAlive && Environment.TickCount64 - Volatile.Read(ref _lastActive) >= (long)maxIdle.TotalMilliseconds;
+        Pending == 0 && !Context.KeepAlive && _time.GetElapsedTime(Volatile.Read(ref _lastActive)) >= maxIdle;
 
     /// <summary>
     /// Stops taking messages, lets queued and running ones finish within <paramref name="timeout"/>, then
@@ -111,7 +114,7 @@ internal sealed class EntityInstance
 
         try
         {
-            await _running.WaitAsync(timeout).ConfigureAwait(false);
+            await _running.WaitAsync(timeout, _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -257,7 +260,7 @@ internal sealed class EntityInstance
             lock (_gate)
             {
                 _pending--;
-                _lastActive = Environment.TickCount64;
+                _lastActive = _time.GetTimestamp();
             }
 
             ClusterDiagnostics.MailboxDepth.Add(-1);

@@ -19,10 +19,12 @@ internal sealed class EntityManager : IAsyncDisposable
     private readonly TimeSpan _maxIdle;
     private readonly TimeSpan _terminationTimeout;
     private readonly ILogger _logger;
-    private readonly Timer _reaper;
+    private readonly TimeProvider _time;
+    private readonly ITimer _reaper;
 
-    public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger)
+    public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger, TimeProvider time)
     {
+        _time = time;
         Registration = registration;
         _runner = runner;
         _services = services;
@@ -31,7 +33,7 @@ internal sealed class EntityManager : IAsyncDisposable
         _terminationTimeout = terminationTimeout;
         _logger = logger;
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_maxIdle.TotalMilliseconds / 4, 10, 5_000));
-        _reaper = new Timer(static state => ((EntityManager)state!).Passivate(), this, period, period);
+        _reaper = time.CreateTimer(static state => ((EntityManager)state!).Passivate(), this, period, period);
     }
 
     public EntityRegistration Registration { get; }
@@ -45,7 +47,7 @@ internal sealed class EntityManager : IAsyncDisposable
         while (true)
         {
             var lazy = _instances.GetOrAdd(address.EntityId, _ => new Lazy<EntityInstance>(
-                () => new EntityInstance(Registration, address, _runner, _services, _capacity, _logger)));
+                () => new EntityInstance(Registration, address, _runner, _services, _capacity, _logger, _time)));
             EntityInstance instance;
             try
             {

@@ -58,7 +58,7 @@ internal sealed class PersistedRun(PersistedRequest request, int lastChunk, bool
     }
 
     /// <summary>True once chunk <paramref name="sequence"/> is acknowledged; false when <paramref name="timeout"/> passed first.</summary>
-    public async Task<bool> WaitForAckAsync(int sequence, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<bool> WaitForAckAsync(int sequence, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         Task changed;
         lock (_gate)
@@ -73,7 +73,7 @@ internal sealed class PersistedRun(PersistedRequest request, int lastChunk, bool
 
         try
         {
-            await changed.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await changed.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Timing;
 
 namespace SocketRunnerAspire.Cluster.Persistence;
 
@@ -8,7 +9,7 @@ namespace SocketRunnerAspire.Cluster.Persistence;
 /// unknown, unreachable or moving, duplicates, delayed messages): one loop polls storage for all of them every
 /// reply poll interval, in batches, while anyone waits. Replies saved in this process complete waiters at once.
 /// </summary>
-internal sealed class ReplyPoller(IMessageStorage storage, TimeSpan interval, TimeSpan storageTimeout, ILogger logger) : IAsyncDisposable
+internal sealed class ReplyPoller(IMessageStorage storage, TimeSpan interval, TimeSpan storageTimeout, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     private const int BatchSize = 512;
     private readonly Dictionary<long, Waiter> _waiting = [];
@@ -41,7 +42,7 @@ internal sealed class ReplyPoller(IMessageStorage storage, TimeSpan interval, Ti
 
         try
         {
-            return await waiter.Reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return await waiter.Reply.Task.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -83,7 +84,7 @@ internal sealed class ReplyPoller(IMessageStorage storage, TimeSpan interval, Ti
         {
             try
             {
-                await Task.Delay(interval, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(interval, time, _stopping.Token).ConfigureAwait(false);
                 long[] waiting;
                 lock (_gate)
                 {
@@ -92,8 +93,7 @@ internal sealed class ReplyPoller(IMessageStorage storage, TimeSpan interval, Ti
 
                 foreach (var batch in waiting.Chunk(BatchSize))
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                    timeout.CancelAfter(storageTimeout);
+                    using var timeout = TimeoutScope.Start(storageTimeout, time, _stopping.Token);
                     foreach (var reply in await storage.RepliesForAsync(batch, timeout.Token).ConfigureAwait(false))
                     {
                         Complete(reply);

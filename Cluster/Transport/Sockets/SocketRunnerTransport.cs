@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Addressing;
 
+using SocketRunnerAspire.Cluster.Timing;
+
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
@@ -18,6 +20,7 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// </summary>
 public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly RunnerSocketOptions _options;
@@ -138,7 +141,9 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private RunnerClientConnection? _connection;
-        private int _failures;
+        // Effect reconnects exponentially from 500 ms, capped at 5 s; this starts at 100 ms so a restarted runner is
+        // found again quickly, and jitters so that every node does not reconnect to it in the same instant.
+        private readonly Backoff _backoff = new(FirstBackoff, MaxBackoff, factor: 1.5);
         private long _retryAt;
 
         public async Task<RunnerClientConnection> GetAsync(CancellationToken cancellationToken)
@@ -165,7 +170,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
                 {
                     _connection = await RunnerClientConnection.ConnectAsync(address, transport._connectionFactory, transport._security, transport._options,
                         transport._logger, cancellationToken).ConfigureAwait(false);
-                    _failures = 0;
+                    _backoff.Reset();
                     return _connection;
                 }
                 catch (Exception ex) when (ex is RunnerUnavailableException or ClusterAuthenticationException)
@@ -185,12 +190,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
             }
         }
 
-        /// <summary>Back-off: 100 ms × 1.5^failures, at most 5 s (Effect: exponential from 500 ms, capped at 5 s).</summary>
-        private void BackOff()
-        {
-            var delay = Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(1.5, _failures++));
-            _retryAt = Environment.TickCount64 + (long)delay;
-        }
+        private void BackOff() => _retryAt = Environment.TickCount64 + (long)_backoff.Next().TotalMilliseconds;
 
         public async ValueTask DisposeAsync()
         {

@@ -1,21 +1,45 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
+using SocketRunnerAspire.Cluster.Runners;
+using SocketRunnerAspire.Cluster.Serialization;
+using SocketRunnerAspire.Cluster.Shards;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Timing;
 using SocketRunnerAspire.Cluster.Transport;
-using SocketRunnerAspire.Cluster.Addressing;
 
-namespace SocketRunnerAspire.Cluster;
+namespace SocketRunnerAspire.Cluster.Persistence;
 
-// The sender side of persisted messages (Effect's Sharding.sendOutgoing + Runners.notifyWith): save first, then
-// follow the owner directly when it can be reached, else wait for the reply in storage. Nothing is sent when the
-// save fails, and the caller learns it from a PersistenceException.
-public sealed partial class Sharding
+/// <summary>
+/// The sender side of persisted messages (Effect's <c>Sharding.sendOutgoing</c> with <c>Runners.notifyWith</c>): save
+/// first, then follow the owner directly when it can be reached (the local <see cref="PersistedDelivery"/> or the owner
+/// over the transport), else wait for the reply in storage. Nothing is sent when the save fails, and the caller learns
+/// it from a <see cref="PersistenceException"/>.
+/// </summary>
+/// <remarks><c>messages</c>: Null when no MessageStorage is configured: every persisted send then fails with <see cref="PersistenceException"/>.</remarks>
+/// <remarks><c>delivery</c>: The owner side on a runner with storage; null on clients.</remarks>
+/// <remarks><c>schedule</c>: This runner's storage read schedule, woken for its own shards; null on clients.</remarks>
+internal sealed partial class PersistedSender(
+    ShardingOptions options,
+    IMessageStorage? messages,
+    ReplyPoller? replies,
+    PersistedDelivery? delivery,
+    StorageReadSchedule? schedule,
+    EntityHost entities,
+    ShardOwnership ownership,
+    RunnerMembership membership,
+    IRunnerTransport transport,
+    ClusterSerializer serializer,
+    TimeProvider time,
+    ILogger logger)
 {
-    private async Task<TReply> SendPersistedAsync<TReply>(EntityAddress address, RpcKind kind, MessageTraits traits, object request, CancellationToken cancellationToken)
+    public async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, MessageTraits traits, object request, CancellationToken cancellationToken)
     {
         var persisted = NewPersistedRequest(address, kind, traits.Tag, request);
         var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
@@ -47,29 +71,28 @@ public sealed partial class Sharding
             throw ReplyFailure.Decode(reply.Payload);
         }
 
-        return kind == RpcKind.Tell ? default! : _serializer.Deserialize<TReply>(reply.Payload);
+        return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply.Payload);
     }
 
     private PersistedRequest NewPersistedRequest(EntityAddress address, RpcKind kind, string tag, object request)
     {
         var current = Activity.Current;
-        return new PersistedRequest(_ids.Next(), address, tag, kind, _serializer.SerializeObject(request),
+        return new PersistedRequest(membership.Ids.Next(), address, tag, kind, serializer.SerializeObject(request),
             (request as IPrimaryKey)?.PrimaryKey, (request as IDeliverAt)?.DeliverAt, current?.Id, current?.TraceStateString);
     }
 
     private async Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken)
     {
-        var messages = _messages ?? throw new PersistenceException(
+        var storage = messages ?? throw new PersistenceException(
             $"{request.Tag} is a persisted message, and persisted messages require a MessageStorage (register an IMessageStorage).");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.StorageTimeout);
+        using var timeout = TimeoutScope.Start(options.StorageTimeout, time, cancellationToken);
         try
         {
-            return await messages.SaveRequestAsync(request, timeout.Token).ConfigureAwait(false);
+            return await storage.SaveRequestAsync(request, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new PersistenceException($"Saving persisted message {request.Tag} for {request.Address} took longer than {_options.StorageTimeout}; it may not have been stored (resend it with the same primary key).");
+            throw new PersistenceException($"Saving persisted message {request.Tag} for {request.Address} took longer than {options.StorageTimeout}; it may not have been stored (resend it with the same primary key).");
         }
     }
 
@@ -77,25 +100,25 @@ public sealed partial class Sharding
     {
         try
         {
-            if (request.DeliverAt is not { } at || at <= DateTimeOffset.UtcNow)
+            if (request.DeliverAt is not { } at || at <= time.GetUtcNow())
             {
-                if (_managers.ContainsKey(request.Address.EntityType) && IsOwned(request.Address.ShardId))
+                if (IsLocal(request.Address))
                 {
                     try
                     {
-                        return await StartPersisted(request, follow: false).Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        return await delivery!.RunAsync(request, cancellationToken).ConfigureAwait(false);
                     }
                     catch (EntityNotAssignedToRunnerException)
                     {
                         // Shard moving: the request is stored; its next owner runs it.
                     }
                 }
-                else if (GetOwner(request.Address.ShardId) is { } owner && owner != Address)
+                else if (membership.OwnerOf(request.Address.ShardId) is { } owner && owner != membership.Self)
                 {
                     Activity.Current?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
                     try
                     {
-                        var reply = await _transport.RequestAsync(owner, EncodeEnvelope(request), persisted: true, cancellationToken).ConfigureAwait(false);
+                        var reply = await transport.RequestAsync(owner, EncodeEnvelope(request), persisted: true, cancellationToken).ConfigureAwait(false);
                         return new PersistedReply(request.Id, 0, IsFinal: true, IsFailure: false, reply);
                     }
                     catch (Exception ex) when (IsFollowFailure(ex))
@@ -114,7 +137,7 @@ public sealed partial class Sharding
         }
     }
 
-    private async IAsyncEnumerable<TItem> StreamPersistedAsync<TItem>(EntityAddress address, MessageTraits traits, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, MessageTraits traits, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var persisted = NewPersistedRequest(address, RpcKind.Stream, traits.Tag, request);
         var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
@@ -145,14 +168,14 @@ public sealed partial class Sharding
         var lastSeen = -1;
         try
         {
-            if (duplicate is null && (request.DeliverAt is not { } at || at <= DateTimeOffset.UtcNow))
+            if (duplicate is null && (request.DeliverAt is not { } at || at <= time.GetUtcNow()))
             {
-                var owner = _managers.ContainsKey(request.Address.EntityType) && IsOwned(request.Address.ShardId) ? Address : GetOwner(request.Address.ShardId);
+                var owner = IsLocal(request.Address) ? membership.Self : membership.OwnerOf(request.Address.ShardId);
                 try
                 {
                     var chunks = owner is null ? null
-                        : owner == Address ? FollowLocalRunAsync(request, cancellationToken)
-                        : _transport.StreamAsync(owner.Value, EncodeEnvelope(request), persisted: true, cancellationToken);
+                        : owner == membership.Self ? delivery!.FollowAsync(request, cancellationToken)
+                        : transport.StreamAsync(owner.Value, EncodeEnvelope(request), persisted: true, cancellationToken);
                     if (chunks is not null)
                     {
                         await foreach (var encoded in chunks.ConfigureAwait(false))
@@ -160,7 +183,7 @@ public sealed partial class Sharding
                             var chunk = PersistedReplyCodec.Decode(id, encoded);
                             if (chunk.Sequence > lastSeen)
                             {
-                                await items.WriteAsync(_serializer.Deserialize<TItem>(chunk.Payload), cancellationToken).ConfigureAwait(false);
+                                await items.WriteAsync(serializer.Deserialize<TItem>(chunk.Payload), cancellationToken).ConfigureAwait(false);
                                 lastSeen = chunk.Sequence;
                                 await AcknowledgeAsync(request.Address, id, chunk.Sequence).ConfigureAwait(false);
                             }
@@ -176,26 +199,25 @@ public sealed partial class Sharding
                 }
             }
 
-            var deadline = Stopwatch.GetTimestamp() + (long)(_options.PersistedReplyTimeout.TotalSeconds * Stopwatch.Frequency);
+            var deadline = time.GetTimestamp() + (long)(options.PersistedReplyTimeout.TotalSeconds * time.TimestampFrequency);
             var nextNudge = 0L;
             while (true)
             {
-                if (Stopwatch.GetTimestamp() >= nextNudge)
+                if (time.GetTimestamp() >= nextNudge)
                 {
                     await NotifyOwnerAsync(request.Address).ConfigureAwait(false);
-                    nextNudge = Stopwatch.GetTimestamp() + (long)(NudgeInterval.TotalSeconds * Stopwatch.Frequency);
+                    nextNudge = time.GetTimestamp() + (long)(NudgeInterval.TotalSeconds * time.TimestampFrequency);
                 }
 
                 IReadOnlyList<PersistedReply> replies = [];
                 try
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    timeout.CancelAfter(_options.StorageTimeout);
-                    replies = await _messages!.RepliesForAsync([id], timeout.Token).ConfigureAwait(false);
+                    using var timeout = TimeoutScope.Start(options.StorageTimeout, time, cancellationToken);
+                    replies = await messages!.RepliesForAsync([id], timeout.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is PersistenceException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
-                    LogStorageRetry(_logger, ex);
+                    LogStorageRetry(logger, ex);
                 }
 
                 foreach (var reply in replies)
@@ -208,18 +230,18 @@ public sealed partial class Sharding
 
                     if (reply.Sequence > lastSeen)
                     {
-                        await items.WriteAsync(_serializer.Deserialize<TItem>(reply.Payload), cancellationToken).ConfigureAwait(false);
+                        await items.WriteAsync(serializer.Deserialize<TItem>(reply.Payload), cancellationToken).ConfigureAwait(false);
                         lastSeen = reply.Sequence;
                         await AcknowledgeAsync(request.Address, id, reply.Sequence).ConfigureAwait(false);
                     }
                 }
 
-                if (Stopwatch.GetTimestamp() >= deadline)
+                if (time.GetTimestamp() >= deadline)
                 {
-                    throw new PersistedReplyTimeoutException(request.Address, id, _options.PersistedReplyTimeout);
+                    throw new PersistedReplyTimeoutException(request.Address, id, options.PersistedReplyTimeout);
                 }
 
-                await Task.Delay(_options.EntityReplyPollInterval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(options.EntityReplyPollInterval, time, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
@@ -237,35 +259,20 @@ public sealed partial class Sharding
         }
     }
 
-    private async IAsyncEnumerable<ReadOnlyMemory<byte>> FollowLocalRunAsync(PersistedRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var run = StartPersisted(request, follow: true);
-        await foreach (var chunk in run.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            yield return PersistedReplyCodec.Encode(chunk);
-        }
-
-        var final = await run.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (final.IsFailure)
-        {
-            throw ReplyFailure.Decode(final.Payload);
-        }
-    }
-
     /// <summary>Failures after which the sender stops following the owner and reads the reply from storage instead.</summary>
     private static bool IsFollowFailure(Exception ex) => ex is EntityNotAssignedToRunnerException or RunnerUnavailableException
         or PersistenceException or MailboxFullException or AlreadyProcessingMessageException;
 
-    private TimeSpan NudgeInterval => _options.EntityReplyPollInterval * 5;
+    private TimeSpan NudgeInterval => options.EntityReplyPollInterval * 5;
 
     /// <summary>Waits for the final reply in storage, nudging the current owner to read storage now rather than at its next poll.</summary>
     private async Task<PersistedReply> WaitForStoredReplyAsync(long requestId, EntityAddress address, CancellationToken cancellationToken, DateTimeOffset? due = null)
     {
-        var reply = _replyPoller!.WaitAsync(requestId, _options.PersistedReplyTimeout, cancellationToken);
+        var reply = replies!.WaitAsync(requestId, options.PersistedReplyTimeout, cancellationToken);
         while (!reply.IsCompleted)
         {
             await NotifyOwnerAsync(address, due).ConfigureAwait(false);
-            await Task.WhenAny(reply, Task.Delay(NudgeInterval, cancellationToken)).ConfigureAwait(false);
+            await Task.WhenAny(reply, Task.Delay(NudgeInterval, time, cancellationToken)).ConfigureAwait(false);
         }
 
         try
@@ -274,22 +281,22 @@ public sealed partial class Sharding
         }
         catch (TimeoutException)
         {
-            throw new PersistedReplyTimeoutException(address, requestId, _options.PersistedReplyTimeout);
+            throw new PersistedReplyTimeoutException(address, requestId, options.PersistedReplyTimeout);
         }
     }
 
     /// <summary>Tells the shard's owner that storage has something for it (best effort; the owner also polls).</summary>
     private async Task NotifyOwnerAsync(EntityAddress address, DateTimeOffset? due = null)
     {
-        var owner = GetOwner(address.ShardId);
+        var owner = membership.OwnerOf(address.ShardId);
         if (owner is null)
         {
             return;
         }
 
-        if (owner == Address)
+        if (owner == membership.Self)
         {
-            WakeStorageLoopAt(due);
+            schedule?.WakeAt(due);
             return;
         }
 
@@ -301,8 +308,8 @@ public sealed partial class Sharding
                 System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(payload, at.ToUnixTimeMilliseconds());
             }
 
-            using var timeout = new CancellationTokenSource(_options.StorageTimeout);
-            await _transport.NotifyAsync(owner.Value, payload, timeout.Token).ConfigureAwait(false);
+            using var timeout = TimeoutScope.Start(options.StorageTimeout, time);
+            await transport.NotifyAsync(owner.Value, payload, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
         {
@@ -319,30 +326,30 @@ public sealed partial class Sharding
     /// <summary>Saves an ack or interrupt (so a future owner sees it) and tells the current owner directly; best effort.</summary>
     private async Task SendEnvelopeAsync(EntityAddress address, PersistedEnvelope envelope)
     {
-        using var timeout = new CancellationTokenSource(_options.StorageTimeout);
+        using var timeout = TimeoutScope.Start(options.StorageTimeout, time);
         try
         {
-            await _messages!.SaveEnvelopeAsync(envelope, timeout.Token).ConfigureAwait(false);
+            await messages!.SaveEnvelopeAsync(envelope, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
         {
-            LogStorageRetry(_logger, ex);
+            LogStorageRetry(logger, ex);
         }
 
         try
         {
-            if (GetOwner(address.ShardId) is not { } owner)
+            if (membership.OwnerOf(address.ShardId) is not { } owner)
             {
                 return;
             }
 
-            if (owner == Address)
+            if (owner == membership.Self)
             {
-                OnPersistedEnvelope(envelope);
+                delivery?.Apply(envelope);
             }
             else
             {
-                await _transport.SendEnvelopeAsync(owner, PersistedEnvelopeCodec.Encode(envelope), timeout.Token).ConfigureAwait(false);
+                await transport.SendEnvelopeAsync(owner, PersistedEnvelopeCodec.Encode(envelope), timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
@@ -353,4 +360,11 @@ public sealed partial class Sharding
 
     private static byte[] EncodeEnvelope(PersistedRequest request) =>
         EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
+
+    /// <summary>True when the request's entity is hosted here and its shard owned: the local delivery runs it.</summary>
+    private bool IsLocal(EntityAddress address) =>
+        delivery is not null && entities.TryGetManager(address.EntityType, out _) && ownership.IsOwned(address.ShardId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message storage is failing; retrying")]
+    private static partial void LogStorageRetry(ILogger logger, Exception exception);
 }

@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Placement;
+using SocketRunnerAspire.Cluster.Shards;
+
+namespace SocketRunnerAspire.Cluster.Entities;
+
+/// <summary>
+/// The entity types this node knows and, on a runner, their live instances (one <see cref="EntityManager"/> per type,
+/// Effect's <c>EntityManager</c>s): resolves a message to its RPC, delivers it through the shard gate, and stops a
+/// shard's entities when the shard leaves.
+/// </summary>
+internal sealed class EntityHost : IShardListener, IAsyncDisposable
+{
+    private readonly Dictionary<string, EntityRegistration> _types = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EntityManager> _managers = new(StringComparer.Ordinal);
+    private readonly ShardOwnership _ownership;
+    private readonly int _shardsPerGroup;
+
+    /// <remarks><c>self</c>: This runner; null on a client-only node, which hosts no instances.</remarks>
+    public EntityHost(
+        IEnumerable<EntityRegistration> registrations, RunnerAddress? self, ShardingOptions options, ShardOwnership ownership,
+        IServiceProvider services, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        _ownership = ownership;
+        _shardsPerGroup = options.ShardsPerGroup;
+        var logger = loggerFactory.CreateLogger<EntityManager>();
+        foreach (var registration in registrations)
+        {
+            _types[registration.Name] = registration;
+            if (self is { } runner)
+            {
+                _managers[registration.Name] = new EntityManager(registration, runner, services,
+                    options.EntityMailboxCapacity, options.EntityMaxIdleTime, options.EntityTerminationTimeout, logger, time);
+            }
+        }
+    }
+
+    /// <summary>The shard group of <paramref name="entityType"/> if this node knows the type, else the default group.</summary>
+    public string ShardGroupOf(string entityType) =>
+        _types.TryGetValue(entityType, out var registration) ? registration.ShardGroup : ShardId.DefaultGroup;
+
+    /// <summary>The instances of <paramref name="entityType"/> on this runner; false when it is not hosted here.</summary>
+    public bool TryGetManager(string entityType, out EntityManager manager) => _managers.TryGetValue(entityType, out manager!);
+
+    /// <summary>The manager of <paramref name="entityType"/>, or <see cref="UnknownEntityTypeException"/>.</summary>
+    public EntityManager RequireManager(string entityType, RunnerAddress? runner) =>
+        _managers.TryGetValue(entityType, out var manager)
+            ? manager
+            : throw new UnknownEntityTypeException($"Entity type '{entityType}' is not registered on runner {runner}.");
+
+    /// <summary>A received <paramref name="address"/> must name its entity's own shard; a forged one would run the entity on a shard this runner may not own.</summary>
+    public void RequireRightShard(EntityAddress address, EntityManager manager)
+    {
+        if (address.ShardId.Id != ShardingHash.ShardNumber(address.EntityId, _shardsPerGroup)
+            || !string.Equals(address.ShardId.Group, manager.Registration.ShardGroup, StringComparison.Ordinal))
+        {
+            throw new MalformedMessageException($"Envelope for {address} names the wrong shard.");
+        }
+    }
+
+    /// <summary>The RPC <paramref name="tag"/> of the manager's type, which must be of <paramref name="kind"/>.</summary>
+    public static RpcBinding ResolveRpc(EntityManager manager, string tag, RpcKind kind)
+    {
+        if (!manager.Registration.TryGetRpc(tag, out var rpc))
+        {
+            throw new UnknownEntityTypeException($"Entity type '{manager.Registration.Name}' has no RPC '{tag}'.");
+        }
+
+        if (rpc.Kind != kind)
+        {
+            throw new UnknownEntityTypeException($"RPC '{manager.Registration.Name}.{tag}' is a {rpc.Kind} RPC, not {kind}.");
+        }
+
+        return rpc;
+    }
+
+    /// <summary>Queues <paramref name="work"/> for its entity if the shard is owned here (an entity is never activated on a shard being released).</summary>
+    public void Deliver(EntityManager manager, EntityAddress address, EntityWork work) =>
+        _ownership.Admit(address, (manager, work), static (address, state) => state.manager.Deliver(address, state.work));
+
+    public int ActiveEntities(string entityType) => _managers.TryGetValue(entityType, out var manager) ? manager.Count : 0;
+
+    public bool IsActive(EntityAddress address) => _managers.TryGetValue(address.EntityType, out var manager) && manager.IsActive(address.EntityId);
+
+    /// <summary>Stops every instance, allowing each <paramref name="timeout"/> before it is interrupted (a crash passes zero).</summary>
+    public Task StopAllAsync(TimeSpan timeout) => Task.WhenAll(_managers.Values.Select(manager => manager.StopAllAsync(timeout)));
+
+    void IShardListener.OnShardsAcquired(IReadOnlyCollection<ShardId> shards)
+    {
+    }
+
+    Task IShardListener.OnShardReleasingAsync(ShardId shard) => Task.WhenAll(_managers.Values.Select(manager => manager.StopShardAsync(shard)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var manager in _managers.Values)
+        {
+            await manager.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,346 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Serialization;
+using SocketRunnerAspire.Cluster.Shards;
+using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Timing;
+
+namespace SocketRunnerAspire.Cluster.Persistence;
+
+/// <summary>
+/// The owner side of persisted messages (Effect's persisted delivery): a stored request reaches its entity through one
+/// <see cref="PersistedRun"/> per request id, whichever way it arrives (a direct RPC, a local send, the storage read
+/// loop); the final reply is saved before anyone is answered, and a request whose shard is lost before that stays in
+/// storage for the next owner.
+/// </summary>
+internal sealed partial class PersistedDelivery
+{
+    private readonly ShardingOptions _options;
+    private readonly IMessageStorage _messages;
+    private readonly EntityHost _entities;
+    private readonly ShardOwnership _ownership;
+    private readonly ReplyPoller _replies;
+    private readonly StorageReadSchedule _schedule;
+    private readonly ClusterSerializer _serializer;
+    private readonly RunnerAddress _self;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationToken _stopping;
+    private readonly ConcurrentDictionary<long, PersistedRun> _runs = new();
+
+    // Requests completed here since the current storage pass began reading (Effect's processedRequestIds): a pass may
+    // read a request just before another path saves its reply, and must not run it again.
+    private ConcurrentDictionary<long, PersistedReply> _recentlyCompleted = new();
+
+    public PersistedDelivery(
+        ShardingOptions options, IMessageStorage messages, EntityHost entities, ShardOwnership ownership, ReplyPoller replies,
+        StorageReadSchedule schedule, ClusterSerializer serializer, RunnerAddress self, TimeProvider time, ILogger logger, CancellationToken stopping)
+    {
+        _options = options;
+        _messages = messages;
+        _entities = entities;
+        _ownership = ownership;
+        _replies = replies;
+        _schedule = schedule;
+        _serializer = serializer;
+        _self = self;
+        _time = time;
+        _logger = logger;
+        _stopping = stopping;
+    }
+
+    /// <summary>Runs <paramref name="request"/> here (or joins its run) and returns the saved final reply.</summary>
+    public Task<PersistedReply> RunAsync(PersistedRequest request, CancellationToken cancellationToken) =>
+        Start(request, follow: false).Done.Task.WaitAsync(cancellationToken);
+
+    /// <summary>Runs a stream request here and yields each chunk (encoded with its sequence) once it is saved.</summary>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> FollowAsync(PersistedRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var run = Start(request, follow: true);
+        await foreach (var chunk in run.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return PersistedReplyCodec.Encode(chunk);
+        }
+
+        var final = await run.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (final.IsFailure)
+        {
+            throw ReplyFailure.Decode(final.Payload);
+        }
+    }
+
+    /// <summary>Applies an ack or interrupt to the run it names; one for a request not running here is left to the storage read.</summary>
+    public void Apply(PersistedEnvelope envelope)
+    {
+        if (!_runs.TryGetValue(envelope.RequestId, out var run))
+        {
+            if (envelope is PersistedEnvelope.Interrupt)
+            {
+                _schedule.WakeNow();   // not started here yet: the pass reads it with its interrupt flag
+            }
+
+            return;
+        }
+
+        switch (envelope)
+        {
+            case PersistedEnvelope.AckChunk ack:
+                run.Ack(ack.Sequence);
+                break;
+            case PersistedEnvelope.Interrupt:
+                run.Interrupt.Cancel();
+                break;
+        }
+    }
+
+    /// <summary>A storage pass is about to read: from now on it can only miss completions recorded after this.</summary>
+    public void BeginStoragePass() => _recentlyCompleted = new ConcurrentDictionary<long, PersistedReply>();
+
+    /// <summary>Hands a request read from storage to its entity, unless it is running here already (then only its interrupt flag applies).</summary>
+    public void StartFromStorage(UnprocessedMessage message)
+    {
+        if (_runs.TryGetValue(message.Request.Id, out var running))
+        {
+            if (message.Interrupted)
+            {
+                running.Interrupt.Cancel();
+            }
+
+            return;
+        }
+
+        Start(message.Request, follow: false, message.Interrupted, message.LastChunk);
+    }
+
+    /// <summary>
+    /// The run of <paramref name="request"/> on this runner: the one already going, or a new one. A caller that
+    /// follows a stream's chunks must start it: chunks saved before it joined went to storage only.
+    /// </summary>
+    private PersistedRun Start(PersistedRequest request, bool follow, bool interrupted = false, int lastChunk = -1)
+    {
+        if (!_ownership.IsOwned(request.Address.ShardId) || _ownership.IsStopping)
+        {
+            throw new EntityNotAssignedToRunnerException(request.Address);
+        }
+
+        if (_recentlyCompleted.TryGetValue(request.Id, out var done))
+        {
+            var completed = new PersistedRun(request, lastChunk, followed: false);
+            completed.Complete(done);
+            return completed;
+        }
+
+        var fresh = new PersistedRun(request, lastChunk, follow);
+        var run = _runs.GetOrAdd(request.Id, fresh);
+        if (!ReferenceEquals(run, fresh))
+        {
+            if (follow && run.Request.Kind == RpcKind.Stream)
+            {
+                throw new AlreadyProcessingMessageException(request.Address, request.Id);
+            }
+
+            return run;
+        }
+
+        if (interrupted)
+        {
+            run.Interrupt.Cancel();
+        }
+
+        _ = RunToCompletionAsync(run);
+        return run;
+    }
+
+    private async Task RunToCompletionAsync(PersistedRun run)
+    {
+        var request = run.Request;
+        try
+        {
+            var final = await ExecuteAsync(run).ConfigureAwait(false);
+            await SaveReplyAsync(final, request.Address).ConfigureAwait(false);
+            _recentlyCompleted[request.Id] = final;
+            run.Complete(final);
+            _replies.Complete(final);
+        }
+        catch (EntityNotAssignedToRunnerException ex)
+        {
+            // Shard lost or runner stopping before the reply was saved: the request stays in storage for the next owner.
+            run.Abandon(ex);
+        }
+        catch (Exception ex)
+        {
+            LogRunFailed(_logger, ex, request.Id);
+            run.Abandon(new EntityNotAssignedToRunnerException(request.Address));
+        }
+        finally
+        {
+            // Interrupt is not disposed: an interrupt may still arrive for a run that just ended (it has no timer to free).
+            _runs.TryRemove(new KeyValuePair<long, PersistedRun>(request.Id, run));
+        }
+    }
+
+    /// <summary>Delivers the run's request to its entity and returns the final reply to save (a failure reply for handler errors).</summary>
+    private async Task<PersistedReply> ExecuteAsync(PersistedRun run)
+    {
+        var request = run.Request;
+        var address = request.Address;
+        if (run.Interrupt.IsCancellationRequested)
+        {
+            return FailureReply(request.Id, 0, new OperationCanceledException());
+        }
+
+        RpcBinding rpc;
+        object message;
+        EntityManager manager;
+        try
+        {
+            manager = _entities.RequireManager(address.EntityType, _self);
+            rpc = EntityHost.ResolveRpc(manager, request.Tag, request.Kind);
+            message = rpc.DeserializeRequest(_serializer, request.Payload);
+        }
+        catch (ClusterException ex)
+        {
+            return FailureReply(request.Id, 0, ex);
+        }
+
+        var parent = ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out var context) ? context : default;
+        var work = new EntityWork(rpc, message, parent, run.Interrupt.Token);
+        while (true)
+        {
+            try
+            {
+                _entities.Deliver(manager, address, work);
+                break;
+            }
+            catch (MailboxFullException)
+            {
+                // Durable messages wait for room instead of failing (Effect retries them every send retry interval).
+                await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
+            }
+        }
+
+        var chunks = 0;
+        try
+        {
+            if (work.Stream is { } stream)
+            {
+                await foreach (var item in stream.Reader.ReadAllAsync().ConfigureAwait(false))
+                {
+                    var sequence = chunks++;
+                    if (sequence <= run.LastChunk)
+                    {
+                        continue;   // saved before a restart; the caller reads it from storage
+                    }
+
+                    if (sequence > 0)
+                    {
+                        await WaitForChunkAckAsync(run, sequence - 1).ConfigureAwait(false);
+                    }
+
+                    var chunk = new PersistedReply(request.Id, sequence, IsFinal: false, IsFailure: false, rpc.SerializeReply(_serializer, item));
+                    await SaveReplyAsync(chunk, address).ConfigureAwait(false);
+                    run.Publish(chunk);
+                }
+            }
+
+            var reply = await work.Reply.Task.ConfigureAwait(false);
+            return new PersistedReply(request.Id, chunks, IsFinal: true, IsFailure: false,
+                rpc.Kind == RpcKind.Request ? rpc.SerializeReply(_serializer, reply) : ReadOnlyMemory<byte>.Empty);
+        }
+        catch (EntityNotAssignedToRunnerException)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+        catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
+        {
+            return FailureReply(request.Id, chunks, ex);
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; a runner that stops meanwhile gives the request up to the next owner.</summary>
+    private async Task DelayOrNotAssigned(TimeSpan delay, EntityAddress address)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, _stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+    }
+
+    private static PersistedReply FailureReply(long requestId, int sequence, Exception error) =>
+        new(requestId, sequence, IsFinal: true, IsFailure: true, ReplyFailure.Encode(error));
+
+    /// <summary>Waits until the caller acknowledged chunk <paramref name="sequence"/> (signalled, or seen in storage).</summary>
+    private async Task WaitForChunkAckAsync(PersistedRun run, int sequence)
+    {
+        var recheck = _options.EntityReplyPollInterval * 5;
+        while (!await run.WaitForAckAsync(sequence, recheck, _time, _stopping).ConfigureAwait(false))
+        {
+            if (!_ownership.IsOwned(run.Request.Address.ShardId))
+            {
+                throw new EntityNotAssignedToRunnerException(run.Request.Address);
+            }
+
+            try
+            {
+                using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time);
+                var unacked = await _messages.RepliesForAsync([run.Request.Id], timeout.Token).ConfigureAwait(false);
+                if (!unacked.Any(r => !r.IsFinal && r.Sequence == sequence))
+                {
+                    return;   // acknowledged in storage (the caller's Envelope RPC did not reach us)
+                }
+            }
+            catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
+            {
+                LogStorageRetry(_logger, ex);   // a stopping runner leaves at the next wait, as not assigned
+            }
+        }
+    }
+
+    /// <summary>
+    /// Saves a reply, retrying through storage outages while the shard is still ours; the first attempt is made
+    /// even while stopping, so a handler that finished is not run again elsewhere.
+    /// </summary>
+    private async Task SaveReplyAsync(PersistedReply reply, EntityAddress address)
+    {
+        var backoff = new Backoff(_options.SendRetryInterval * 10 < TimeSpan.FromSeconds(1) ? _options.SendRetryInterval * 10 : TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), factor: 1);
+        while (true)
+        {
+            try
+            {
+                using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time);
+                await _messages.SaveReplyAsync(reply, timeout.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
+            {
+                if (_stopping.IsCancellationRequested || !_ownership.IsOwned(address.ShardId))
+                {
+                    throw new EntityNotAssignedToRunnerException(address);
+                }
+
+                LogStorageRetry(_logger, ex);
+                await DelayOrNotAssigned(backoff.Next(), address).ConfigureAwait(false);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Persisted request {RequestId} failed unexpectedly; it stays stored and will be retried")]
+    private static partial void LogRunFailed(ILogger logger, Exception exception, long requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message storage is failing; retrying")]
+    private static partial void LogStorageRetry(ILogger logger, Exception exception);
+}

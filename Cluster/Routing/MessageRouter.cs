@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Observability;
+using SocketRunnerAspire.Cluster.Persistence;
+using SocketRunnerAspire.Cluster.Runners;
+using SocketRunnerAspire.Cluster.Serialization;
+using SocketRunnerAspire.Cluster.Shards;
+using SocketRunnerAspire.Cluster.Transport;
+
+namespace SocketRunnerAspire.Cluster.Routing;
+
+/// <summary>
+/// Sends a message to its entity, wherever the entity's shard is owned (Effect's <c>Sharding.sendOutgoing</c>): to the
+/// local instance when this runner owns the shard, else over the transport to the owner the assignment names, retrying
+/// every send-retry interval while the shard has no owner or is moving, up to the send timeout. Persisted messages go
+/// to <see cref="PersistedSender"/>.
+/// </summary>
+internal sealed class MessageRouter(
+    ShardingOptions options,
+    EntityHost entities,
+    ShardOwnership ownership,
+    RunnerMembership membership,
+    IRunnerTransport transport,
+    PersistedSender persisted,
+    ClusterSerializer serializer,
+    TimeProvider time)
+{
+    private readonly string _runnerName = membership.Self?.ToString() ?? "client";
+    private long _nextRequestId;
+
+    public async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    {
+        var traits = MessageTraits.Of(request.GetType());
+        var tag = traits.Tag;
+        using var activity = StartSendActivity(address, tag);
+        var started = time.GetTimestamp();
+        var deadline = started + ToTimestamp(options.SendTimeout);
+        byte[]? envelope = null;
+        Exception? last = null;
+        try
+        {
+            if (traits.Persisted)
+            {
+                return await persisted.SendAsync<TReply>(address, kind, traits, request, cancellationToken).ConfigureAwait(false);
+            }
+
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (entities.TryGetManager(address.EntityType, out var manager) && ownership.IsOwned(address.ShardId))
+                {
+                    activity?.SetTag(ClusterDiagnostics.TargetRunnerTag, _runnerName);
+                    try
+                    {
+                        return await SendLocalAsync<TReply>(manager, address, kind, tag, request, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (EntityNotAssignedToRunnerException ex)
+                    {
+                        last = ex;
+                    }
+                }
+                else if (membership.OwnerOf(address.ShardId) is { } owner && owner != membership.Self)
+                {
+                    envelope ??= EncodeEnvelope(address, tag, kind, serializer.SerializeObject(request));
+                    activity?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
+                    try
+                    {
+                        var reply = await transport.RequestAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false);
+                        return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply);
+                    }
+                    catch (EntityNotAssignedToRunnerException ex)
+                    {
+                        last = ex;
+                    }
+                    catch (RunnerUnavailableException ex)
+                    {
+                        // The transport already reconnects (with back-off) on the next call; dropping its
+                        // connection state here would reset that back-off on every retry.
+                        last = ex;
+                        membership.RequestSync();
+                    }
+                }
+                else
+                {
+                    last ??= new EntityNotAssignedToRunnerException(address);
+                }
+
+                await DelayBeforeRetryAsync(deadline, last, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            ClusterDiagnostics.MessagesFailed.Add(1);
+            throw;
+        }
+        finally
+        {
+            ClusterDiagnostics.RequestDuration.Record(time.GetElapsedTime(started).TotalMilliseconds,
+                new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, address.EntityType),
+                new KeyValuePair<string, object?>(ClusterDiagnostics.RpcTag, tag));
+        }
+    }
+
+    public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var traits = MessageTraits.Of(request.GetType());
+        using var activity = StartSendActivity(address, traits.Tag);
+        var items = traits.Persisted
+            ? persisted.StreamAsync<TItem>(address, traits, request, cancellationToken)
+            : StreamVolatileAsync<TItem>(address, traits.Tag, request, cancellationToken);
+        await foreach (var item in items.ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    /// <summary>Opens the stream at the shard's owner, retrying until the first item arrives; after that it is not retried.</summary>
+    private async IAsyncEnumerable<TItem> StreamVolatileAsync<TItem>(EntityAddress address, string tag, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var deadline = time.GetTimestamp() + ToTimestamp(options.SendTimeout);
+        while (true)
+        {
+            IAsyncEnumerator<TItem>? items = null;
+            Exception? retriable = null;
+            try
+            {
+                items = OpenStream<TItem>(address, tag, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                if (!await items.MoveNextAsync().ConfigureAwait(false))
+                {
+                    yield break;
+                }
+            }
+            catch (Exception ex) when (ex is EntityNotAssignedToRunnerException or RunnerUnavailableException)
+            {
+                retriable = ex;
+            }
+
+            if (retriable is not null)
+            {
+                if (items is not null)
+                {
+                    await items.DisposeAsync().ConfigureAwait(false);
+                }
+
+                await DelayBeforeRetryAsync(deadline, retriable, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await using (items!.ConfigureAwait(false))
+            {
+                do
+                {
+                    yield return items!.Current;
+                }
+                while (await items!.MoveNextAsync().ConfigureAwait(false));
+            }
+
+            yield break;
+        }
+    }
+
+    private async IAsyncEnumerable<TItem> OpenStream<TItem>(EntityAddress address, string tag, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (entities.TryGetManager(address.EntityType, out var manager) && ownership.IsOwned(address.ShardId))
+        {
+            var rpc = EntityHost.ResolveRpc(manager, tag, RpcKind.Stream);
+            var work = new EntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
+            entities.Deliver(manager, address, work);
+            await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return options.SimulateRemoteSerialization ? serializer.Deserialize<TItem>(rpc.SerializeReply(serializer, item)) : (TItem)item!;
+            }
+
+            yield break;
+        }
+
+        if (membership.OwnerOf(address.ShardId) is not { } owner || owner == membership.Self)
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+
+        var envelope = EncodeEnvelope(address, tag, RpcKind.Stream, serializer.SerializeObject(request));
+        await foreach (var item in transport.StreamAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false))
+        {
+            yield return serializer.Deserialize<TItem>(item);
+        }
+    }
+
+    private async Task<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
+    {
+        var rpc = EntityHost.ResolveRpc(manager, tag, kind);
+        var work = new EntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
+        entities.Deliver(manager, address, work);
+        if (kind == RpcKind.Tell)
+        {
+            return default!;
+        }
+
+        var reply = await work.Reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return options.SimulateRemoteSerialization
+            ? serializer.Deserialize<TReply>(rpc.SerializeReply(serializer, reply))
+            : (TReply)reply!;
+    }
+
+    /// <summary>The message a local entity receives: a serialization round-trip of it when simulating a remote send.</summary>
+    private object LocalMessage(RpcBinding rpc, object request) =>
+        options.SimulateRemoteSerialization ? rpc.DeserializeRequest(serializer, serializer.SerializeObject(request)) : request;
+
+    /// <summary>Waits one send-retry interval, or rethrows <paramref name="last"/> when that would pass the deadline.</summary>
+    private Task DelayBeforeRetryAsync(long deadline, Exception last, CancellationToken cancellationToken)
+    {
+        if (time.GetTimestamp() + ToTimestamp(options.SendRetryInterval) > deadline)
+        {
+            throw last;
+        }
+
+        return Task.Delay(options.SendRetryInterval, time, cancellationToken);
+    }
+
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private byte[] EncodeEnvelope(EntityAddress address, string tag, RpcKind kind, byte[] payload)
+    {
+        var current = Activity.Current;
+        return EnvelopeCodec.Encode(new Envelope(
+            Interlocked.Increment(ref _nextRequestId), address, tag, kind, payload, current?.Id, current?.TraceStateString));
+    }
+
+    private Activity? StartSendActivity(EntityAddress address, string tag)
+    {
+        var activity = ClusterDiagnostics.ActivitySource.StartActivity($"send {address.EntityType}.{tag}", ActivityKind.Client);
+        if (activity is not null)
+        {
+            ClusterDiagnostics.TagEntityCall(activity, address, tag, _runnerName);
+        }
+
+        return activity;
+    }
+}

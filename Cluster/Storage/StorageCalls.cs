@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Timing;
+
+namespace SocketRunnerAspire.Cluster.Storage;
+
+/// <summary>Storage calls whose failure changes nothing (leases expire anyway), as made while leaving the cluster.</summary>
+internal static partial class StorageCalls
+{
+    /// <summary>Runs <paramref name="operation"/> bounded by <paramref name="timeout"/>; a failure is logged at debug level and swallowed.</summary>
+    public static async Task IgnoringErrorsAsync(Func<CancellationToken, Task> operation, TimeSpan timeout, TimeProvider time, ILogger logger)
+    {
+        try
+        {
+            using var scope = TimeoutScope.Start(timeout, time);
+            await operation(scope.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogStorageIgnored(logger, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a storage error during shard release or shutdown (leases expire anyway)")]
+    public static partial void LogStorageIgnored(ILogger logger, Exception exception);
+}
