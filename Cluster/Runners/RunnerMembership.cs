@@ -91,7 +91,8 @@ internal sealed partial class RunnerMembership
         }
     }
 
-    private async Task SyncOnceAsync()
+    /// <summary>One refresh: (re-)register, read the runners, recompute the assignment if the healthy set changed.</summary>
+    internal async Task SyncOnceAsync()
     {
         using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time);
         var ct = timeout.Token;

@@ -2,8 +2,8 @@ namespace SocketRunnerAspire.Cluster.Timing;
 
 /// <summary>
 /// Exponential back-off with jitter, the one schedule behind every retry the runtime waits out (transport reconnects,
-/// health pings, singleton restarts). Each delay is drawn from the upper half of the current step (“equal jitter”), so
-/// the schedule still grows while nodes that failed together do not retry in lock-step. Not thread-safe: one per
+/// health pings, singleton restarts). Each delay is the current step plus up to a quarter of it at random: never sooner
+/// than the documented schedule, yet nodes that failed together do not retry in lock-step. Not thread-safe: one per
 /// retrying thing.
 /// </summary>
 internal sealed class Backoff
@@ -35,12 +35,15 @@ internal sealed class Backoff
     /// <summary>The current step without jitter: first × factor^attempts, at most max.</summary>
     public TimeSpan Step => TimeSpan.FromTicks((long)Math.Min(_max.Ticks, _first.Ticks * Math.Pow(_factor, Math.Min(_attempt, 64))));
 
-    /// <summary>The delay before the next retry: a random point in the upper half of the current step; then the step grows.</summary>
+    /// <summary>The largest share of a step added as jitter.</summary>
+    public const double Jitter = 0.25;
+
+    /// <summary>The delay before the next retry: the current step plus up to <see cref="Jitter"/> of it; then the step grows.</summary>
     public TimeSpan Next()
     {
         var step = Step;
         _attempt++;
-        return TimeSpan.FromTicks(step.Ticks / 2 + (long)(_random.NextDouble() * (step.Ticks - step.Ticks / 2)));
+        return step + TimeSpan.FromTicks((long)(_random.NextDouble() * Jitter * step.Ticks));
     }
 
     /// <summary>After a success: the next failure starts again from the first step.</summary>
