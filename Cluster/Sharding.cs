@@ -176,6 +176,9 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <summary>True when the entity is alive on this runner (diagnostics and tests).</summary>
     public bool IsActive(EntityAddress address) => _entities.IsActive(address);
 
+    /// <summary>Messages queued or running for the entity on this runner (tests wait on it instead of sleeping).</summary>
+    internal int MailboxDepth(EntityAddress address) => _entities.Pending(address);
+
     internal Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken) =>
         _router.SendAsync<TReply>(address, kind, request, cancellationToken);
 

@@ -69,6 +69,10 @@ internal sealed class EntityManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Messages queued or running for <paramref name="entityId"/> (0 when it is not alive here).</summary>
+    public int Pending(string entityId) =>
+        _instances.TryGetValue(entityId, out var lazy) && lazy.IsValueCreated ? lazy.Value.Pending : 0;
+
     /// <summary>True when an instance of <paramref name="entityId"/> is alive here.</summary>
     public bool IsActive(string entityId) => _instances.ContainsKey(entityId);
 

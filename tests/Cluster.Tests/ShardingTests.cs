@@ -84,10 +84,11 @@ public sealed class ShardingTests
             }
         });
 
-        await Task.Delay(200);
+        await Eventually.True(() => Volatile.Read(ref calls) >= 50, TimeSpan.FromSeconds(10), "traffic flows before the leave");
         await cluster.StopRunnerAsync(leaving);
         await cluster.WaitUntilStableAsync();
-        await Task.Delay(200);
+        var afterLeave = Volatile.Read(ref calls);
+        await Eventually.True(() => Volatile.Read(ref calls) >= afterLeave + 50, TimeSpan.FromSeconds(10), "traffic flows after the leave");
         await load.CancelAsync();
         await traffic;
 

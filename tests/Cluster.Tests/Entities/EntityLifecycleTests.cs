@@ -34,7 +34,8 @@ public sealed class EntityLifecycleTests
 
         var calls = Enumerable.Range(0, 5).Select(_ => counter.AskAsync(new Hold("s"))).ToArray();
         await cluster.Probe.Started.WaitAsync(Timeout);
-        await Task.Delay(100);
+        // Every call is in the mailbox, so a worker free to take another would have started it.
+        await Eventually.True(() => cluster.Runners[0].MailboxDepth(counter.Address) == 5, Timeout, "all five calls are queued");
         Assert.Equal(1, cluster.Probe.Running);
 
         cluster.Probe.Open("s");
@@ -54,7 +55,7 @@ public sealed class EntityLifecycleTests
             await cluster.Probe.Started.WaitAsync(Timeout);
         }
 
-        await Task.Delay(150);
+        await Eventually.True(() => cluster.Runners[0].MailboxDepth(counter.Address) == 10, Timeout, "all ten calls are queued");
         Assert.Equal(3, cluster.Probe.Running);
 
         cluster.Probe.Open("p");
@@ -84,7 +85,11 @@ public sealed class EntityLifecycleTests
         var counter = cluster.Client.GetEntity<CounterEntity>("awake");
 
         Assert.True(await counter.AskAsync(new SetKeepAlive(true)));
-        await Task.Delay(800);
+        // A witness of the same type, idle since after the keep-alive was set: once it is passivated, a reaper pass
+        // has found the kept-alive entity idle for longer than the max idle time too.
+        var witness = cluster.Client.GetEntity<CounterEntity>("witness");
+        await witness.AskAsync(new Increment(1));
+        await Eventually.True(() => !cluster.Runners[0].IsActive(witness.Address), Timeout, "the idle witness is passivated");
         Assert.True(cluster.Runners[0].IsActive(counter.Address));
 
         Assert.False(await counter.AskAsync(new SetKeepAlive(false)));

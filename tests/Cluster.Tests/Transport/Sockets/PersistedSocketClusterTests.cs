@@ -49,7 +49,8 @@ public sealed class PersistedSocketClusterTests(GarnetFixture garnet, ITestOutpu
         await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
         var deposit = account.AskAsync(new Deposit("survivor", 5));
         await Eventually.True(() => !messages.Requests.IsEmpty, TimeSpan.FromSeconds(5), "the request is saved");
-        await Task.Delay(100);
+        // Queued behind the blocker (one message at a time), it cannot have run.
+        await Eventually.True(() => owner.MailboxDepth(account.Address) == 2, TimeSpan.FromSeconds(5), "the request waits in the owner's mailbox");
         Assert.False(cluster.Probe.Runs.ContainsKey("survivor"));
 
         await cluster.CrashRunnerAsync(owner);

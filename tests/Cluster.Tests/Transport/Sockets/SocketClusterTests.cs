@@ -91,6 +91,7 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
 
         using var load = new CancellationTokenSource();
         var failures = new List<Exception>();
+        var calls = 0;
         var traffic = Task.Run(async () =>
         {
             var i = 0;
@@ -99,6 +100,7 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
                 try
                 {
                     await cluster.Client.GetEntity<CounterEntity>(EntityIds[i++ % EntityIds.Length]).AskAsync(new Increment(1));
+                    Interlocked.Increment(ref calls);
                 }
                 catch (Exception ex)
                 {
@@ -110,7 +112,7 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
             }
         });
 
-        await Task.Delay(200);
+        await Eventually.True(() => Volatile.Read(ref calls) >= 50, TimeSpan.FromSeconds(10), "traffic flows before the stop");
         await cluster.StopRunnerAsync(leaving);
         await cluster.WaitUntilStableAsync();
         await load.CancelAsync();
