@@ -27,7 +27,7 @@ public sealed partial class RunnerKillTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task ReservationsHalfDoneByAKilledRunnerAreRunAgainWithoutTakingStockTwice()
     {
-        var proxies = new List<LatencyProxy>();
+        var proxies = new List<TcpProxy>();
         try
         {
             await KillUnderLoadAsync(nameof(ReservationsHalfDoneByAKilledRunnerAreRunAgainWithoutTakingStockTwice), slowRunnerStorage: true, (process, redisPort) =>
@@ -37,7 +37,7 @@ public sealed partial class RunnerKillTests(ITestOutputHelper output)
                     return null;
                 }
 
-                var proxy = new LatencyProxy(redisPort, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+                var proxy = new TcpProxy(redisPort, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
                 proxy.Start();
                 proxies.Add(proxy);
                 return proxy.ConnectionString;
@@ -54,7 +54,7 @@ public sealed partial class RunnerKillTests(ITestOutputHelper output)
 
     private async Task KillUnderLoadAsync(string name, bool slowRunnerStorage, Func<string, int, string?>? storageFor = null)
     {
-        Skip.If(RedisServerProcess.Executable is null, RedisServerProcess.SkipReason);
+        Skip.If(RedisServer.Executable is null, RedisServer.SkipReason);
         var report = new Report(output, name);
         await using var cluster = await RunnerCluster.StartAsync(output, runners: 3,
             storageFor: storageFor is null ? null : (process, port) => storageFor(process, port) ?? $"127.0.0.1:{port},abortConnect=false");

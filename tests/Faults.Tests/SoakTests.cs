@@ -32,7 +32,7 @@ public sealed class SoakTests(ITestOutputHelper output)
     [Trait("Category", "Soak")]
     public async Task UnderSteadyLoadRunnerMemoryThreadsAndHandlesStayFlat()
     {
-        Skip.If(RedisServerProcess.Executable is null, RedisServerProcess.SkipReason);
+        Skip.If(RedisServer.Executable is null, RedisServer.SkipReason);
         Skip.IfNot(ProcessSample.Supported, "Needs /proc (Linux) to sample the runner processes.");
         var duration = Duration();
         var every = TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / 40, 2, 15));

@@ -16,7 +16,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task AfterAStorageOutageTheClusterRecoversAndNoPersistedMessageIsLostOrHandledTwice()
     {
-        Skip.If(RedisServerProcess.Executable is null, RedisServerProcess.SkipReason);
+        Skip.If(RedisServer.Executable is null, RedisServer.SkipReason);
         var report = new Report(output, nameof(AfterAStorageOutageTheClusterRecoversAndNoPersistedMessageIsLostOrHandledTwice));
         await using var cluster = await RunnerCluster.StartAsync(output, runners: 3, durable: true);
         try
@@ -80,16 +80,16 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task WithSlowStorageTheClusterKeepsServingAndLosesNothing()
     {
-        Skip.If(RedisServerProcess.Executable is null, RedisServerProcess.SkipReason);
+        Skip.If(RedisServer.Executable is null, RedisServer.SkipReason);
         var report = new Report(output, nameof(WithSlowStorageTheClusterKeepsServingAndLosesNothing));
-        LatencyProxy? proxy = null;
+        TcpProxy? proxy = null;
         try
         {
             await using var cluster = await RunnerCluster.StartAsync(output, runners: 3, storageFor: (_, redisPort) =>
             {
                 if (proxy is null)
                 {
-                    proxy = new LatencyProxy(redisPort, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(150));
+                    proxy = new TcpProxy(redisPort, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(150));
                     proxy.Start();
                 }
 

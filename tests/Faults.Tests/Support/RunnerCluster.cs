@@ -16,7 +16,7 @@ public sealed class RunnerCluster : IAsyncDisposable
     private readonly List<RunnerProcess> _runners = [];
     private readonly ITestOutputHelper _output;
 
-    private RunnerCluster(ITestOutputHelper output, RedisServerProcess redis, string name)
+    private RunnerCluster(ITestOutputHelper output, RedisServer redis, string name)
     {
         _output = output;
         Redis = redis;
@@ -25,7 +25,7 @@ public sealed class RunnerCluster : IAsyncDisposable
 
     public string Name { get; }
 
-    public RedisServerProcess Redis { get; }
+    public RedisServer Redis { get; }
 
 
     public IReadOnlyList<RunnerProcess> Runners => _runners;
@@ -41,7 +41,7 @@ public sealed class RunnerCluster : IAsyncDisposable
     /// </summary>
     public static async Task<RunnerCluster> StartAsync(ITestOutputHelper output, int runners, bool durable = false, Func<string, int, string>? storageFor = null)
     {
-        var redis = new RedisServerProcess(durable);
+        var redis = new RedisServer(RedisServerKind.Process, durable: durable, commandTimeout: TimeSpan.FromSeconds(3));
         var cluster = new RunnerCluster(output, redis, $"faults-{Guid.NewGuid():N}"[..15]);
         try
         {

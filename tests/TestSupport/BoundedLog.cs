@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 
-namespace SocketRunnerAspire.Faults.Tests.Support;
+namespace SocketRunnerAspire.TestSupport;
 
 /// <summary>The last lines a process wrote, time-stamped, for failure messages.</summary>
 public sealed class BoundedLog(int capacity)
