@@ -52,7 +52,7 @@ public static class ClusterServiceCollectionExtensions
             messageStorage: sp.GetService<IMessageStorage>(),
             singletons: builder.Singletons,
             crons: builder.Crons));
-        services.AddSingleton<IEntityClient>(sp => sp.GetRequiredService<Sharding>());
+        services.AddSingleton<IEntityClient, ShardingEntityClient>();
         services.AddHostedService<ShardingHostedService>();
         return services;
     }
