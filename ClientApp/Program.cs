@@ -3,14 +3,15 @@ using System.Text.Json.Serialization;
 using SocketRunnerAspire.ClientApp.Endpoints;
 using SocketRunnerAspire.ClientApp.Errors;
 using SocketRunnerAspire.Cluster;
+using SocketRunnerAspire.Cluster.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 
-// Client-only participant: reads the runner registry from storage and sends to entities over
-// outgoing connections; hosts none.
-builder.AddClusterClient();
+// Client-only participant: reads the runner registry from the "storage" Redis connection and sends to
+// entities over outgoing connections; hosts none. Endpoints send through the injected IEntityClient.
+builder.AddClusterClient("storage");
 
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 builder.Services.AddOpenApi();

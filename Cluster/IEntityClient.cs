@@ -5,7 +5,8 @@ namespace SocketRunnerAspire.Cluster;
 
 /// <summary>
 /// What senders use of the cluster (Orleans' <c>IGrainFactory</c>): handles to entities, where an entity lives, and
-/// cluster-unique ids. Inject it in runners and client-only apps alike; it is this node's <see cref="Sharding"/>.
+/// cluster-unique ids. Inject it in runners and client-only apps alike (entities, jobs, endpoints); it sends through this
+/// node's <see cref="Sharding"/>, which also implements it. Read diagnostics (runners, owned shards) from <see cref="Sharding"/>.
 /// </summary>
 public interface IEntityClient
 {

@@ -11,16 +11,16 @@ namespace SocketRunnerAspire.Contracts;
 public sealed class Cart;
 
 /// <summary>Adds <paramref name="Quantity"/> of <paramref name="Sku"/>, priced by the SKU's <see cref="Inventory"/> entity.</summary>
-public sealed record AddItem(string Sku, int Quantity) : IEntityRequest<CartSnapshot>;
+public sealed record AddItem(string Sku, int Quantity) : IEntityRequest<Cart, CartSnapshot>;
 
 /// <summary>Removes a SKU from the cart.</summary>
-public sealed record RemoveItem(string Sku) : IEntityRequest<CartSnapshot>;
+public sealed record RemoveItem(string Sku) : IEntityRequest<Cart, CartSnapshot>;
 
 /// <summary>Reads the cart.</summary>
-public sealed record GetCart : IEntityRequest<CartSnapshot>;
+public sealed record GetCart : IEntityRequest<Cart, CartSnapshot>;
 
 /// <summary>Streams the cart now and after every change, until the caller stops reading.</summary>
-public sealed record WatchCart : IEntityStreamRequest<CartSnapshot>;
+public sealed record WatchCart : IEntityStreamRequest<Cart, CartSnapshot>;
 
 /// <summary>
 /// Reserves every line at its SKU's inventory and closes the cart. Persisted and keyed by
@@ -28,7 +28,7 @@ public sealed record WatchCart : IEntityStreamRequest<CartSnapshot>;
 /// the same order id runs once and gets the first answer.
 /// </summary>
 [Persisted]
-public sealed record Checkout(string OrderId) : IEntityRequest<CheckoutResult>, IPrimaryKey
+public sealed record Checkout(string OrderId) : IEntityRequest<Cart, CheckoutResult>, IPrimaryKey
 {
     public string PrimaryKey => OrderId;
 }

@@ -10,10 +10,10 @@ namespace SocketRunnerAspire.Contracts;
 public sealed class Inventory;
 
 /// <summary>Reads the SKU's stock and price.</summary>
-public sealed record GetStock : IEntityRequest<StockLevel>;
+public sealed record GetStock : IEntityRequest<Inventory, StockLevel>;
 
 /// <summary>Adds stock.</summary>
-public sealed record Restock(int Quantity) : IEntityRequest<StockLevel>;
+public sealed record Restock(int Quantity) : IEntityRequest<Inventory, StockLevel>;
 
 /// <summary>
 /// Takes <paramref name="Quantity"/> from stock for an order; once per order id (persisted, keyed, and the entity
@@ -21,7 +21,7 @@ public sealed record Restock(int Quantity) : IEntityRequest<StockLevel>;
 /// stopped mid-way only stops waiting, and its re-run finds the reservation's reply instead of an interruption.
 /// </summary>
 [Persisted(Uninterruptible = true)]
-public sealed record Reserve(string OrderId, int Quantity) : IEntityRequest<Reservation>, IPrimaryKey
+public sealed record Reserve(string OrderId, int Quantity) : IEntityRequest<Inventory, Reservation>, IPrimaryKey
 {
     public string PrimaryKey => OrderId;
 }
@@ -32,7 +32,7 @@ public sealed record Reserve(string OrderId, int Quantity) : IEntityRequest<Rese
 /// inventory gives back what it recorded for the order.
 /// </summary>
 [Persisted(Uninterruptible = true)]
-public sealed record Release(string OrderId, int Quantity) : IEntityRequest<StockLevel>, IPrimaryKey
+public sealed record Release(string OrderId, int Quantity) : IEntityRequest<Inventory, StockLevel>, IPrimaryKey
 {
     public string PrimaryKey => OrderId;
 }

@@ -2,21 +2,21 @@ using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Runner.Entities;
 using SocketRunnerAspire.Runner.Jobs;
 using SocketRunnerAspire.Runner.State;
-using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 
 // Serves the runner protocol on Cluster:RunnerAddress, coordinates through the "storage" Redis
-// connection, and hosts the sample entities (a shop's carts and inventory, and counters), one
-// singleton and one cron schedule.
-builder.AddClusterRunner(cluster =>
+// connection (ConnectionStrings:storage, set by the AppHost), and hosts the sample entities (a shop's
+// carts and inventory, and counters), one singleton job and one cron schedule.
+builder.AddClusterRunner("storage", cluster =>
 {
     CartEntity.Register(cluster);
     InventoryEntity.Register(cluster);
     CounterEntity.Register(cluster);
-    cluster.AddSingleton(ClusterReport.Name, ClusterReport.RunAsync);
+    cluster.AddSingletonJob(ClusterReport.Name, ClusterReport.RunAsync);
     cluster.AddCron(Heartbeat.Name, Heartbeat.Schedule, Heartbeat.RunAsync);
 });
 

@@ -1,4 +1,5 @@
 using SocketRunnerAspire.AppHost.Storage;
+using SocketRunnerAspire.Cluster.Configuration;
 
 namespace SocketRunnerAspire.AppHost.Cluster;
 
@@ -9,7 +10,11 @@ public static class SocketRunnerClusterExtensions
     public const string RunnerEndpointName = "runner";
 
     /// <summary>Environment variable that carries the cluster secret to runners and clients.</summary>
-    public const string ClusterSecretVariable = "Cluster__Socket__ClusterSecret";
+    public static readonly string ClusterSecretVariable = ClusterConfigurationKeys.ToEnvironmentVariable(ClusterConfigurationKeys.ClusterSecret);
+
+    private static readonly string NameVariable = ClusterConfigurationKeys.ToEnvironmentVariable(ClusterConfigurationKeys.Name);
+    private static readonly string RunnerHostVariable = ClusterConfigurationKeys.ToEnvironmentVariable(ClusterConfigurationKeys.RunnerAddressHost);
+    private static readonly string RunnerPortVariable = ClusterConfigurationKeys.ToEnvironmentVariable(ClusterConfigurationKeys.RunnerAddressPort);
 
     /// <summary>
     /// Adds a cluster named <paramref name="name"/> whose runners coordinate through <paramref name="storage"/>, with a
@@ -24,40 +29,32 @@ public static class SocketRunnerClusterExtensions
 
     /// <summary>
     /// Makes <paramref name="project"/> a runner of <paramref name="cluster"/>: a <c>runner</c> TCP endpoint
-    /// (its port and advertised host passed as <c>Cluster__RunnerAddress__*</c>), the storage connection,
+    /// (its port and advertised host passed as <c>Cluster__RunnerAddress__*</c>, see <see cref="ClusterConfigurationKeys"/>), the storage connection,
     /// start after storage is healthy, and an HTTP health check on <c>/health</c>.
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithReference(this IResourceBuilder<ProjectResource> project, SocketRunnerCluster cluster)
     {
         cluster.AddRunner(project);
         return project
-            .WithEndpoint(name: RunnerEndpointName, scheme: "tcp", env: "Cluster__RunnerAddress__Port")
-            .WithEnvironment("Cluster__RunnerAddress__Host", "localhost")
-            .WithEnvironment("Cluster__Name", cluster.Name)
+            .WithEndpoint(name: RunnerEndpointName, scheme: "tcp", env: RunnerPortVariable)
+            .WithEnvironment(RunnerHostVariable, "localhost")
+            .WithEnvironment(NameVariable, cluster.Name)
             .WithEnvironment(ClusterSecretVariable, cluster.Secret)
             .WithClusterStorage(cluster.Storage)
             .WithHttpHealthCheck("/health");
     }
 
     /// <summary>
-    /// Makes <paramref name="project"/> a client-only participant of the cluster: the storage connection,
-    /// start after storage is healthy, and every runner's <c>runner</c> endpoint through service discovery
-    /// (<c>services__runner-N__runner__0</c>), including runners added after this call.
+    /// Makes <paramref name="project"/> a client-only participant of the cluster: the cluster's name and secret, the
+    /// storage connection, and start after storage is healthy. It finds the runners in storage, not through service
+    /// discovery.
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithReference(this IResourceBuilder<ProjectResource> project, SocketRunnerClusterClient client)
     {
         var cluster = client.Cluster;
         return project
-            .WithEnvironment("Cluster__Name", cluster.Name)
+            .WithEnvironment(NameVariable, cluster.Name)
             .WithEnvironment(ClusterSecretVariable, cluster.Secret)
-            .WithClusterStorage(cluster.Storage)
-            .WithEnvironment(context =>
-            {
-                foreach (var runner in cluster.Runners)
-                {
-                    context.EnvironmentVariables[$"services__{runner.Resource.Name}__{RunnerEndpointName}__0"] =
-                        runner.GetEndpoint(RunnerEndpointName);
-                }
-            });
+            .WithClusterStorage(cluster.Storage);
     }
 }

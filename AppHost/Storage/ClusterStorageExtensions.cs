@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 namespace SocketRunnerAspire.AppHost.Storage;
 
@@ -31,9 +32,17 @@ public static class ClusterStorageExtensions
         {
             var runtime = ContainerRuntimeProbe.Find(builder.Configuration);
             mode = runtime is null ? StorageMode.Garnet : StorageMode.Container;
-            Console.WriteLine(runtime is null
-                ? "Cluster storage: no healthy container runtime found, using Garnet (set Storage:Mode to override)."
-                : $"Cluster storage: container runtime '{runtime}' is healthy, using the Redis container.");
+            LogAtStart(builder, logger =>
+            {
+                if (runtime is null)
+                {
+                    logger.LogInformation("Cluster storage: no healthy container runtime found, using Garnet (set {ModeKey} to override).", ModeKey);
+                }
+                else
+                {
+                    logger.LogInformation("Cluster storage: container runtime '{Runtime}' is healthy, using the Redis container.", runtime);
+                }
+            });
         }
 
         if (mode == StorageMode.External)
@@ -44,7 +53,7 @@ public static class ClusterStorageExtensions
                     $"{ModeKey}=External needs the connection string ConnectionStrings:{name} (user secrets, environment or command line).");
             }
 
-            Console.WriteLine($"Cluster storage: the external server in ConnectionStrings:{name}.");
+            LogAtStart(builder, logger => logger.LogInformation("Cluster storage: the external server in ConnectionStrings:{Name}.", name));
             return new ClusterStorage(mode, builder.AddConnectionString(name), Server: null);
         }
 
@@ -67,6 +76,14 @@ public static class ClusterStorageExtensions
             name, ReferenceExpression.Create($"{endpoint.Property(EndpointProperty.HostAndPort)}"));
         return new ClusterStorage(mode, connection, garnet);
     }
+
+    /// <summary>Writes to the AppHost's log once the app starts (the model is built before there is a logger).</summary>
+    private static void LogAtStart(IDistributedApplicationBuilder builder, Action<ILogger> log) =>
+        builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
+        {
+            log(@event.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ClusterStorageExtensions).FullName!));
+            return Task.CompletedTask;
+        });
 
     /// <summary>Gives <paramref name="project"/> the storage connection string and starts it once storage is healthy.</summary>
     public static IResourceBuilder<T> WithClusterStorage<T>(this IResourceBuilder<T> project, ClusterStorage storage)

@@ -14,11 +14,11 @@ public static class CartEndpoints
     {
         var carts = app.MapGroup("/carts/{cartId}").WithTags("Carts");
 
-        carts.MapGet("/", (string cartId, Sharding sharding, CancellationToken cancellationToken) =>
-                sharding.GetEntity<Cart>(cartId).AskAsync(new GetCart(), cancellationToken))
+        carts.MapGet("/", (string cartId, IEntityClient entities, CancellationToken cancellationToken) =>
+                entities.GetEntity<Cart>(cartId).AskAsync(new GetCart(), cancellationToken))
             .WithName("GetCart").WithSummary("Reads a cart.");
 
-        carts.MapPost("/items", async Task<IResult> (string cartId, AddItemRequest item, Sharding sharding, CancellationToken cancellationToken) =>
+        carts.MapPost("/items", async Task<IResult> (string cartId, AddItemRequest item, IEntityClient entities, CancellationToken cancellationToken) =>
             {
                 if (string.IsNullOrWhiteSpace(item.Sku) || item.Quantity <= 0)
                 {
@@ -28,26 +28,26 @@ public static class CartEndpoints
                     });
                 }
 
-                return TypedResults.Ok(await sharding.GetEntity<Cart>(cartId).AskAsync(new AddItem(item.Sku, item.Quantity), cancellationToken));
+                return TypedResults.Ok(await entities.GetEntity<Cart>(cartId).AskAsync(new AddItem(item.Sku, item.Quantity), cancellationToken));
             })
             .WithName("AddItem").WithSummary("Adds an item; the cart asks the SKU's inventory entity (often on another runner) for its price.");
 
-        carts.MapDelete("/items/{sku}", (string cartId, string sku, Sharding sharding, CancellationToken cancellationToken) =>
-                sharding.GetEntity<Cart>(cartId).AskAsync(new RemoveItem(sku), cancellationToken))
+        carts.MapDelete("/items/{sku}", (string cartId, string sku, IEntityClient entities, CancellationToken cancellationToken) =>
+                entities.GetEntity<Cart>(cartId).AskAsync(new RemoveItem(sku), cancellationToken))
             .WithName("RemoveItem").WithSummary("Removes a SKU from the cart.");
 
-        carts.MapPost("/checkout", async Task<IResult> (string cartId, CheckoutRequest? request, Sharding sharding, CancellationToken cancellationToken) =>
+        carts.MapPost("/checkout", async Task<IResult> (string cartId, CheckoutRequest? request, IEntityClient entities, CancellationToken cancellationToken) =>
             {
                 // The order id is the idempotency key: retrying a checkout with the same id runs it once.
                 var orderId = string.IsNullOrWhiteSpace(request?.OrderId) ? Guid.NewGuid().ToString("N") : request.OrderId;
-                var result = await sharding.GetEntity<Cart>(cartId).AskAsync(new Checkout(orderId), cancellationToken);
+                var result = await entities.GetEntity<Cart>(cartId).AskAsync(new Checkout(orderId), cancellationToken);
                 return result.Accepted ? TypedResults.Ok(result) : TypedResults.Conflict(result);
             })
             .WithName("Checkout")
             .WithSummary("Reserves every line at its inventory and closes the cart; persisted, and run once per order id.");
 
-        carts.MapGet("/watch", (string cartId, Sharding sharding, CancellationToken cancellationToken) =>
-                TypedResults.ServerSentEvents(sharding.GetEntity<Cart>(cartId).StreamAsync(new WatchCart(), cancellationToken), eventType: "cart"))
+        carts.MapGet("/watch", (string cartId, IEntityClient entities, CancellationToken cancellationToken) =>
+                TypedResults.ServerSentEvents(entities.GetEntity<Cart>(cartId).StreamAsync(new WatchCart(), cancellationToken), eventType: "cart"))
             .WithName("WatchCart").WithSummary("Server-sent events: the cart now and after every change.");
 
         return app;

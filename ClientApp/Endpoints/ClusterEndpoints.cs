@@ -13,9 +13,9 @@ public static class ClusterEndpoints
     {
         var cluster = app.MapGroup("/cluster").WithTags("Cluster");
 
-        cluster.MapGet("/locate/{entityType}/{entityId}", (string entityType, string entityId, Sharding sharding) =>
+        cluster.MapGet("/locate/{entityType}/{entityId}", (string entityType, string entityId, IEntityClient entities) =>
             {
-                var (shard, runner) = sharding.Locate(entityType, entityId);
+                var (shard, runner) = entities.Locate(entityType, entityId);
                 return new Location(entityType, entityId, shard.ToString(), runner?.ToString());
             })
             .WithName("Locate").WithSummary("The shard of an entity and the runner that owns it.");

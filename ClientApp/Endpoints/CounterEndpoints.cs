@@ -12,16 +12,16 @@ public static class CounterEndpoints
     {
         var counters = app.MapGroup("/counters/{id}").WithTags("Counters");
 
-        counters.MapPost("/increment", async (string id, Sharding sharding, CancellationToken cancellationToken, int by = 1) =>
+        counters.MapPost("/increment", async (string id, IEntityClient entities, CancellationToken cancellationToken, int by = 1) =>
             {
-                var value = await sharding.GetEntity<Counter>(id).AskAsync(new Increment(by), cancellationToken);
+                var value = await entities.GetEntity<Counter>(id).AskAsync(new Increment(by), cancellationToken);
                 return new CounterResponse(id, value.Value, value.Runner);
             })
             .WithName("IncrementCounter").WithSummary("Adds to a counter and returns its value and the runner holding it.");
 
-        counters.MapGet("/", async (string id, Sharding sharding, CancellationToken cancellationToken) =>
+        counters.MapGet("/", async (string id, IEntityClient entities, CancellationToken cancellationToken) =>
             {
-                var value = await sharding.GetEntity<Counter>(id).AskAsync(new GetValue(), cancellationToken);
+                var value = await entities.GetEntity<Counter>(id).AskAsync(new GetValue(), cancellationToken);
                 return new CounterResponse(id, value.Value, value.Runner);
             })
             .WithName("GetCounter").WithSummary("Reads a counter.");

@@ -12,12 +12,12 @@ public static class InventoryEndpoints
     {
         var inventory = app.MapGroup("/inventory/{sku}").WithTags("Inventory");
 
-        inventory.MapGet("/", (string sku, Sharding sharding, CancellationToken cancellationToken) =>
-                sharding.GetEntity<Inventory>(sku).AskAsync(new GetStock(), cancellationToken))
+        inventory.MapGet("/", (string sku, IEntityClient entities, CancellationToken cancellationToken) =>
+                entities.GetEntity<Inventory>(sku).AskAsync(new GetStock(), cancellationToken))
             .WithName("GetStock").WithSummary("Reads a SKU's stock and price (catalog: apple, banana, coffee, tea, mug, teapot).");
 
-        inventory.MapPost("/restock", (string sku, RestockRequest request, Sharding sharding, CancellationToken cancellationToken) =>
-                sharding.GetEntity<Inventory>(sku).AskAsync(new Restock(request.Quantity), cancellationToken))
+        inventory.MapPost("/restock", (string sku, RestockRequest request, IEntityClient entities, CancellationToken cancellationToken) =>
+                entities.GetEntity<Inventory>(sku).AskAsync(new Restock(request.Quantity), cancellationToken))
             .WithName("Restock").WithSummary("Adds stock.");
 
         return app;

@@ -9,7 +9,7 @@ namespace SocketRunnerAspire.Cluster.Configuration;
 public sealed class ShardingOptions
 {
     /// <summary>The configuration section these options bind from.</summary>
-    public const string SectionName = "Cluster";
+    public const string SectionName = ClusterConfigurationKeys.Section;
 
     /// <summary>Name of the cluster; runners and clients of one cluster share it (storage key prefix). Addition.</summary>
     public string Name { get; set; } = "cluster";

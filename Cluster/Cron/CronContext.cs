@@ -7,5 +7,9 @@ namespace SocketRunnerAspire.Cluster.Cron;
 /// <param name="ScheduledAt">The tick's time.</param>
 /// <param name="Runner">The runner executing it.</param>
 /// <param name="Services">Services of the hosting process.</param>
-/// <param name="Sharding">The cluster, to send to entities.</param>
-public sealed record CronContext(string Name, DateTimeOffset ScheduledAt, RunnerAddress? Runner, IServiceProvider Services, Sharding Sharding);
+/// <param name="Sharding">This runner's participant, for diagnostics (runners, owned shards); send with <see cref="Entities"/>.</param>
+public sealed record CronContext(string Name, DateTimeOffset ScheduledAt, RunnerAddress? Runner, IServiceProvider Services, Sharding Sharding)
+{
+    /// <summary>The cluster, to send to entities.</summary>
+    public IEntityClient Entities => Sharding;
+}

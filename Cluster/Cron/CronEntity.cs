@@ -14,7 +14,7 @@ internal sealed class CronEntity(EntityContext context, Sharding sharding, IRead
     public static EntityRegistration Registration(Sharding sharding, IReadOnlyDictionary<string, CronRegistration> crons, ILogger logger)
     {
         var builder = new ClusterBuilder().AddEntity(context => new CronEntity(context, sharding, crons, logger),
-            entity => entity.OnTell<CronTick>((cron, tick, _, ct) => cron.TickAsync(tick, ct)));
+            entity => entity.OnTell<CronTick>((cron, tick, ct) => cron.TickAsync(tick, ct)));
         return builder.Entities[0];
     }
 

@@ -9,7 +9,7 @@ namespace SocketRunnerAspire.Cluster.Cron;
 /// </summary>
 [Persisted]
 [RpcName("ClusterCron.Tick")]
-public sealed record CronTick(string Name, long ScheduledAtMs) : IEntityMessage, IPrimaryKey, IDeliverAt
+public sealed record CronTick(string Name, long ScheduledAtMs) : IEntityMessage<CronEntity>, IPrimaryKey, IDeliverAt
 {
     /// <inheritdoc />
     public string PrimaryKey => ScheduledAtMs.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -1,44 +1,109 @@
+using System.Reflection;
 using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 
 /// <summary>
-/// Everything a runner needs to host one entity type: how to create an instance, its RPC handlers
-/// and per-type options. Built in one place per entity type with <see cref="ClusterBuilder.AddEntity{TEntity}"/>.
+/// Everything a runner needs to host one entity type: how to create an instance, its RPC handlers and per-type
+/// options. <typeparamref name="TContract"/> is the entity as senders see it (its wire name and shard group come
+/// from its <see cref="EntityNameAttribute"/>, its messages implement <see cref="IEntityRequest{TEntity, TReply}"/>
+/// and friends with it); <typeparamref name="TEntity"/> is the class that handles them (the same type when the entity
+/// has no separate contract). Built in one place per entity type with
+/// <see cref="ClusterBuilder.AddEntity{TContract, TEntity}(Action{EntityDefinition{TContract, TEntity}})"/>.
+/// Each binding method takes a handler of <c>(entity, message)</c>, <c>(entity, message, cancellationToken)</c> or
+/// <c>(entity, message, context, cancellationToken)</c>, and compiles only for messages of <typeparamref name="TContract"/>.
 /// </summary>
-public sealed class EntityDefinition<TEntity> : EntityRegistration where TEntity : class
+public sealed class EntityDefinition<TContract, TEntity> : EntityRegistration
+    where TContract : class
+    where TEntity : class
 {
     internal EntityDefinition(Func<EntityContext, TEntity> factory)
-        : base(EntityNames.Of<TEntity>.Name, EntityNames.Of<TEntity>.ShardGroup, typeof(TEntity), context => factory(context))
+        : base(EntityNames.Of<TContract>.Name, EntityNames.Of<TContract>.ShardGroup, typeof(TContract), typeof(TEntity), factory)
     {
+        if (typeof(TContract) != typeof(TEntity) && typeof(TEntity).GetCustomAttribute<EntityNameAttribute>() is not null)
+        {
+            throw new InvalidOperationException(
+                $"{typeof(TEntity).Name} implements the entity {typeof(TContract).Name} and must not carry [EntityName]: the wire name and shard group are stated once, on the contract {typeof(TContract).Name}.");
+        }
     }
 
     /// <summary>Handles <typeparamref name="TRequest"/> with one reply.</summary>
-    public EntityDefinition<TEntity> On<TRequest, TReply>(Func<TEntity, TRequest, EntityContext, CancellationToken, ValueTask<TReply>> handler)
-        where TRequest : IEntityRequest<TReply>
+    public EntityDefinition<TContract, TEntity> On<TRequest, TReply>(Func<TEntity, TRequest, ValueTask<TReply>> handler)
+        where TRequest : IEntityRequest<TContract, TReply>
     {
+        ArgumentNullException.ThrowIfNull(handler);
+        return On<TRequest, TReply>((entity, request, _, _) => handler(entity, request));
+    }
+
+    /// <summary>Handles <typeparamref name="TRequest"/> with one reply; the token is cancelled when the caller gives up or the entity stops.</summary>
+    public EntityDefinition<TContract, TEntity> On<TRequest, TReply>(Func<TEntity, TRequest, CancellationToken, ValueTask<TReply>> handler)
+        where TRequest : IEntityRequest<TContract, TReply>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return On<TRequest, TReply>((entity, request, _, cancellationToken) => handler(entity, request, cancellationToken));
+    }
+
+    /// <summary>Handles <typeparamref name="TRequest"/> with one reply, with the instance's <see cref="EntityContext"/>.</summary>
+    public EntityDefinition<TContract, TEntity> On<TRequest, TReply>(Func<TEntity, TRequest, EntityContext, CancellationToken, ValueTask<TReply>> handler)
+        where TRequest : IEntityRequest<TContract, TReply>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
         Add(new RequestBinding<TEntity, TRequest, TReply>(EntityNames.RpcTag(typeof(TRequest)), handler));
         return this;
     }
 
     /// <summary>Handles <typeparamref name="TRequest"/> with a stream of replies.</summary>
-    public EntityDefinition<TEntity> OnStream<TRequest, TItem>(Func<TEntity, TRequest, EntityContext, CancellationToken, IAsyncEnumerable<TItem>> handler)
-        where TRequest : IEntityStreamRequest<TItem>
+    public EntityDefinition<TContract, TEntity> OnStream<TRequest, TItem>(Func<TEntity, TRequest, IAsyncEnumerable<TItem>> handler)
+        where TRequest : IEntityStreamRequest<TContract, TItem>
     {
+        ArgumentNullException.ThrowIfNull(handler);
+        return OnStream<TRequest, TItem>((entity, request, _, _) => handler(entity, request));
+    }
+
+    /// <summary>Handles <typeparamref name="TRequest"/> with a stream of replies; the token ends the stream.</summary>
+    public EntityDefinition<TContract, TEntity> OnStream<TRequest, TItem>(Func<TEntity, TRequest, CancellationToken, IAsyncEnumerable<TItem>> handler)
+        where TRequest : IEntityStreamRequest<TContract, TItem>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return OnStream<TRequest, TItem>((entity, request, _, cancellationToken) => handler(entity, request, cancellationToken));
+    }
+
+    /// <summary>Handles <typeparamref name="TRequest"/> with a stream of replies, with the instance's <see cref="EntityContext"/>.</summary>
+    public EntityDefinition<TContract, TEntity> OnStream<TRequest, TItem>(Func<TEntity, TRequest, EntityContext, CancellationToken, IAsyncEnumerable<TItem>> handler)
+        where TRequest : IEntityStreamRequest<TContract, TItem>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
         Add(new StreamBinding<TEntity, TRequest, TItem>(EntityNames.RpcTag(typeof(TRequest)), handler));
         return this;
     }
 
     /// <summary>Handles the fire-and-forget message <typeparamref name="TMessage"/>.</summary>
-    public EntityDefinition<TEntity> OnTell<TMessage>(Func<TEntity, TMessage, EntityContext, CancellationToken, ValueTask> handler)
-        where TMessage : IEntityMessage
+    public EntityDefinition<TContract, TEntity> OnTell<TMessage>(Func<TEntity, TMessage, ValueTask> handler)
+        where TMessage : IEntityMessage<TContract>
     {
+        ArgumentNullException.ThrowIfNull(handler);
+        return OnTell<TMessage>((entity, message, _, _) => handler(entity, message));
+    }
+
+    /// <summary>Handles the fire-and-forget message <typeparamref name="TMessage"/>; the token is cancelled when the entity stops.</summary>
+    public EntityDefinition<TContract, TEntity> OnTell<TMessage>(Func<TEntity, TMessage, CancellationToken, ValueTask> handler)
+        where TMessage : IEntityMessage<TContract>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return OnTell<TMessage>((entity, message, _, cancellationToken) => handler(entity, message, cancellationToken));
+    }
+
+    /// <summary>Handles the fire-and-forget message <typeparamref name="TMessage"/>, with the instance's <see cref="EntityContext"/>.</summary>
+    public EntityDefinition<TContract, TEntity> OnTell<TMessage>(Func<TEntity, TMessage, EntityContext, CancellationToken, ValueTask> handler)
+        where TMessage : IEntityMessage<TContract>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
         Add(new TellBinding<TEntity, TMessage>(EntityNames.RpcTag(typeof(TMessage)), handler));
         return this;
     }
 
     /// <summary>How many messages one instance handles at once. Default 1 (sequential); 0 = unbounded.</summary>
-    public EntityDefinition<TEntity> WithConcurrency(int concurrency)
+    public EntityDefinition<TContract, TEntity> WithConcurrency(int concurrency)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(concurrency);
         Concurrency = concurrency;
@@ -46,7 +111,7 @@ public sealed class EntityDefinition<TEntity> : EntityRegistration where TEntity
     }
 
     /// <summary>Overrides <c>Cluster:EntityMailboxCapacity</c> for this type (0 = unbounded).</summary>
-    public EntityDefinition<TEntity> WithMailboxCapacity(int capacity)
+    public EntityDefinition<TContract, TEntity> WithMailboxCapacity(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
         MailboxCapacity = capacity;
@@ -54,7 +119,7 @@ public sealed class EntityDefinition<TEntity> : EntityRegistration where TEntity
     }
 
     /// <summary>Overrides <c>Cluster:EntityMaxIdleTime</c> for this type.</summary>
-    public EntityDefinition<TEntity> WithMaxIdleTime(TimeSpan maxIdleTime)
+    public EntityDefinition<TContract, TEntity> WithMaxIdleTime(TimeSpan maxIdleTime)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(maxIdleTime, TimeSpan.Zero);
         MaxIdleTime = maxIdleTime;

@@ -1,14 +1,15 @@
 namespace SocketRunnerAspire.Cluster.Entities;
 
-/// <summary>An entity type as the runtime sees it, independent of the CLR type (see <see cref="EntityDefinition{TEntity}"/>).</summary>
+/// <summary>An entity type as the runtime sees it, independent of the CLR types (see <see cref="EntityDefinition{TContract, TEntity}"/>).</summary>
 public abstract class EntityRegistration
 {
     private readonly Dictionary<string, RpcBinding> _rpcs = new(StringComparer.Ordinal);
 
-    private protected EntityRegistration(string name, string shardGroup, Type clrType, Func<EntityContext, object> factory)
+    private protected EntityRegistration(string name, string shardGroup, Type contractType, Type clrType, Func<EntityContext, object> factory)
     {
         Name = name;
         ShardGroup = shardGroup;
+        ContractType = contractType;
         ClrType = clrType;
         Factory = factory;
     }
@@ -19,7 +20,10 @@ public abstract class EntityRegistration
     /// <summary>The shard group its entities live in.</summary>
     public string ShardGroup { get; }
 
-    /// <summary>The handler class.</summary>
+    /// <summary>The entity as senders see it: the type its name comes from and its messages are tied to.</summary>
+    public Type ContractType { get; }
+
+    /// <summary>The handler class (the contract type itself when the entity has no separate contract).</summary>
     public Type ClrType { get; }
 
     /// <summary>The RPC tags it handles.</summary>

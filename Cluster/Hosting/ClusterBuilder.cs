@@ -5,7 +5,7 @@ using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Hosting;
 
-/// <summary>Collects the entity types, singletons and cron schedules a process hosts (runners) or knows (clients).</summary>
+/// <summary>Collects the entity types, singleton jobs and cron schedules a process hosts (runners) or knows (clients).</summary>
 public sealed class ClusterBuilder
 {
     private readonly List<EntityRegistration> _entities = [];
@@ -15,18 +15,18 @@ public sealed class ClusterBuilder
     /// <summary>The registered entity types.</summary>
     public IReadOnlyList<EntityRegistration> Entities => _entities;
 
-    /// <summary>The registered singletons.</summary>
+    /// <summary>The registered singleton jobs.</summary>
     public IReadOnlyList<SingletonRegistration> Singletons => _singletons;
 
     /// <summary>The registered cron schedules.</summary>
     public IReadOnlyList<CronRegistration> Crons => _crons;
 
     /// <summary>
-    /// Registers a singleton: <paramref name="run"/> runs on exactly one runner of the cluster, the one holding the
+    /// Registers a singleton job: <paramref name="run"/> runs on exactly one runner of the cluster, the one holding the
     /// shard <paramref name="name"/> hashes to in <paramref name="shardGroup"/>; it is cancelled when that shard
     /// moves and started on its next owner, and restarted with back-off (1 s doubling to 1 min) when it throws.
     /// </summary>
-    public ClusterBuilder AddSingleton(string name, Func<SingletonContext, CancellationToken, Task> run, string shardGroup = ShardId.DefaultGroup)
+    public ClusterBuilder AddSingletonJob(string name, Func<SingletonContext, CancellationToken, Task> run, string shardGroup = ShardId.DefaultGroup)
     {
         if (_singletons.Any(s => s.Name == name) || (name.StartsWith("cron:", StringComparison.Ordinal) && _crons.Any(c => "cron:" + c.Name == name)))
         {
@@ -56,13 +56,28 @@ public sealed class ClusterBuilder
     }
 
     /// <summary>
-    /// Registers <typeparamref name="TEntity"/>: <paramref name="factory"/> creates one instance per entity id
-    /// on its first message, <paramref name="configure"/> binds its RPCs and options. One call per entity type.
+    /// Registers the entity <typeparamref name="TContract"/>, implemented by <typeparamref name="TEntity"/>: one instance
+    /// per entity id is created on its first message through <c>ActivatorUtilities</c> (its constructor takes services
+    /// and, optionally, its <see cref="EntityContext"/>); <paramref name="configure"/> binds its RPCs and options. The wire
+    /// name and shard group come from <typeparamref name="TContract"/>'s <see cref="EntityNameAttribute"/> (default: its
+    /// class name). One call per entity type.
     /// </summary>
-    public ClusterBuilder AddEntity<TEntity>(Func<EntityContext, TEntity> factory, Action<EntityDefinition<TEntity>> configure)
+    public ClusterBuilder AddEntity<TContract, TEntity>(Action<EntityDefinition<TContract, TEntity>> configure)
+        where TContract : class
+        where TEntity : class =>
+        AddEntity(EntityActivator.For<TEntity>(), configure);
+
+    /// <summary>
+    /// Registers the entity <typeparamref name="TContract"/>, implemented by <typeparamref name="TEntity"/>, whose instances
+    /// <paramref name="factory"/> creates (one per entity id, on its first message).
+    /// </summary>
+    public ClusterBuilder AddEntity<TContract, TEntity>(Func<EntityContext, TEntity> factory, Action<EntityDefinition<TContract, TEntity>> configure)
+        where TContract : class
         where TEntity : class
     {
-        var definition = new EntityDefinition<TEntity>(factory);
+        ArgumentNullException.ThrowIfNull(factory);
+        ArgumentNullException.ThrowIfNull(configure);
+        var definition = new EntityDefinition<TContract, TEntity>(factory);
         configure(definition);
         if (_entities.Any(e => e.Name == definition.Name))
         {
@@ -72,4 +87,20 @@ public sealed class ClusterBuilder
         _entities.Add(definition);
         return this;
     }
+
+    /// <summary>
+    /// Registers <typeparamref name="TEntity"/>, which is both the contract (its name, and the type its messages name)
+    /// and the implementation, created through <c>ActivatorUtilities</c>.
+    /// </summary>
+    public ClusterBuilder AddEntity<TEntity>(Action<EntityDefinition<TEntity, TEntity>> configure)
+        where TEntity : class =>
+        AddEntity<TEntity, TEntity>(configure);
+
+    /// <summary>
+    /// Registers <typeparamref name="TEntity"/>, which is both the contract and the implementation, created by
+    /// <paramref name="factory"/>.
+    /// </summary>
+    public ClusterBuilder AddEntity<TEntity>(Func<EntityContext, TEntity> factory, Action<EntityDefinition<TEntity, TEntity>> configure)
+        where TEntity : class =>
+        AddEntity<TEntity, TEntity>(factory, configure);
 }

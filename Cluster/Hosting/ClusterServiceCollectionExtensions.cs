@@ -1,15 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Storage;
-using SocketRunnerAspire.Cluster.Storage.Memory;
 using SocketRunnerAspire.Cluster.Transport;
-using SocketRunnerAspire.Cluster.Transport.Memory;
-using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Hosting;
 
@@ -17,34 +13,55 @@ namespace SocketRunnerAspire.Cluster.Hosting;
 public static class ClusterServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="Sharding"/> (started and stopped with the host), <see cref="ShardingOptions"/> bound
-    /// from the <c>Cluster</c> section and validated at start, and the entity types from <paramref name="configure"/>.
-    /// A runner when <c>Cluster:RunnerAddress</c> is set, client-only otherwise. Storage and transport default
-    /// to the in-memory ones (one process); register <see cref="IRunnerStorage"/>, <see cref="IMessageStorage"/> and
-    /// <see cref="IRunnerTransport"/> to replace them.
+    /// Adds <see cref="Sharding"/> (started and stopped with the host, and injectable as <see cref="IEntityClient"/>),
+    /// <see cref="ShardingOptions"/> bound from the <c>Cluster</c> section and validated at start, and the entity types,
+    /// singleton jobs and cron schedules from <paramref name="configure"/>. A runner when <c>Cluster:RunnerAddress</c> is
+    /// set, client-only otherwise.
     /// </summary>
+    /// <remarks>
+    /// Storage and transport are not chosen here: register <see cref="IRunnerStorage"/> and <see cref="IRunnerTransport"/>
+    /// (and optionally <see cref="IMessageStorage"/>, needed by persisted messages and cron), or call
+    /// <see cref="InMemoryClusterServiceCollectionExtensions.AddInMemoryCluster"/> (one process) or
+    /// <c>AddClusterRunner</c>/<c>AddClusterClient</c> (Redis storage, socket transport) instead; the host fails to start
+    /// with a message naming them when either is missing. Calling this again adds to the same cluster (its entities,
+    /// singleton jobs and crons; the same name twice still throws) and binds the options only once.
+    /// </remarks>
     public static IServiceCollection AddCluster(this IServiceCollection services, IConfiguration configuration, Action<ClusterBuilder>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.FirstOrDefault(d => d.ServiceType == typeof(ClusterRegistration))?.ImplementationInstance is ClusterRegistration registered)
+        {
+            configure?.Invoke(registered.Builder);
+            return services;
+        }
+
         var builder = new ClusterBuilder();
         configure?.Invoke(builder);
+        services.AddSingleton(new ClusterRegistration(builder));
 
         services.AddOptions<ShardingOptions>().Bind(configuration.GetSection(ShardingOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardingOptions>, ShardingOptionsValidator>());
-        services.TryAddSingleton<IRunnerStorage>(sp => new InMemoryRunnerStorage(sp.GetRequiredService<IOptions<ShardingOptions>>().Value.ShardLockExpiration));
-        services.TryAddSingleton<IRunnerTransport, InMemoryRunnerTransport>();
-        services.TryAddSingleton<IMessageStorage, InMemoryMessageStorage>();
         services.AddSingleton(sp => new Sharding(
             sp.GetRequiredService<IOptions<ShardingOptions>>().Value,
-            sp.GetRequiredService<IRunnerStorage>(),
-            sp.GetRequiredService<IRunnerTransport>(),
+            sp.GetService<IRunnerStorage>() ?? throw Missing(nameof(IRunnerStorage)),
+            sp.GetService<IRunnerTransport>() ?? throw Missing(nameof(IRunnerTransport)),
             builder.Entities,
             sp.GetRequiredService<ILoggerFactory>(),
             sp,
-            messageStorage: sp.GetRequiredService<IMessageStorage>(),
+            messageStorage: sp.GetService<IMessageStorage>(),
             singletons: builder.Singletons,
             crons: builder.Crons));
-        services.AddSingleton<IEntityClient>(sp => sp.GetRequiredService<Sharding>());
+        services.AddSingleton<IEntityClient, ShardingEntityClient>();
         services.AddHostedService<ShardingHostedService>();
         return services;
     }
+
+    private static InvalidOperationException Missing(string service) => new(
+        $"The cluster has no {service}: AddCluster does not choose storage or a transport. Call services.AddInMemoryCluster(configuration, ...) " +
+        "for one process (tests, a single node), builder.AddClusterRunner(connectionName, ...) or builder.AddClusterClient(connectionName) for " +
+        "Redis storage and the socket transport, or register IRunnerStorage and IRunnerTransport (and optionally IMessageStorage) yourself.");
+
+    /// <summary>The one <see cref="ClusterBuilder"/> of a service collection, so that a second AddCluster adds to it.</summary>
+    private sealed record ClusterRegistration(ClusterBuilder Builder);
 }

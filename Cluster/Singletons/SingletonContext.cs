@@ -22,6 +22,9 @@ public sealed class SingletonContext
     /// <summary>Services of the hosting process.</summary>
     public IServiceProvider Services { get; }
 
-    /// <summary>The cluster, to send to entities.</summary>
+    /// <summary>This runner's participant, for diagnostics (runners, owned shards); send with <see cref="Entities"/>.</summary>
     public Sharding Sharding { get; }
+
+    /// <summary>The cluster, to send to entities.</summary>
+    public IEntityClient Entities => Sharding;
 }

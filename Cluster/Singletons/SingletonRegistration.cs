@@ -4,7 +4,7 @@ namespace SocketRunnerAspire.Cluster.Singletons;
 
 /// <summary>
 /// A named job that runs once cluster-wide (Effect's <c>Singleton.make</c>, Akka.NET's ClusterSingleton): on the
-/// runner that holds the lease of the shard its name hashes to. Register with <see cref="ClusterBuilder.AddSingleton"/>.
+/// runner that holds the lease of the shard its name hashes to. Register with <see cref="ClusterBuilder.AddSingletonJob"/>.
 /// </summary>
 public sealed class SingletonRegistration
 {

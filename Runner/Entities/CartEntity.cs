@@ -11,10 +11,10 @@ namespace SocketRunnerAspire.Runner.Entities;
 /// <summary>
 /// The runner side of <see cref="Cart"/>. Watch streams stay open for as long as a client reads them, so the
 /// entity takes messages concurrently and serializes its changes with <see cref="_changes"/> instead of
-/// handling one message at a time (which would let one watcher block the cart).
+/// handling one message at a time (which would let one watcher block the cart). It sends to inventory entities through
+/// the injected <see cref="IEntityClient"/>.
 /// </summary>
-[EntityName("Cart")]
-public sealed class CartEntity(EntityContext context, EntityStateStore store, Sharding sharding) : IDisposable
+public sealed class CartEntity(EntityContext context, EntityStateStore store, IEntityClient entities) : IDisposable
 {
     private sealed record CartState(CartLine[] Lines, long Version, CartStatus Status, string? OrderId)
     {
@@ -39,7 +39,7 @@ public sealed class CartEntity(EntityContext context, EntityStateStore store, Sh
         }
 
         // The SKU's inventory entity prices it; it usually lives on another runner.
-        var stock = await sharding.GetEntity<Inventory>(message.Sku).AskAsync(new GetStock(), cancellationToken);
+        var stock = await entities.GetEntity<Inventory>(message.Sku).AskAsync(new GetStock(), cancellationToken);
         if (!stock.Known)
         {
             throw new DomainRuleException($"'{message.Sku}' is not in the catalog.");
@@ -80,12 +80,12 @@ public sealed class CartEntity(EntityContext context, EntityStateStore store, Sh
             // Reservations are persisted and keyed by order id: if this runner dies here, the next owner re-runs
             // the checkout and gets the same reservations back instead of taking stock twice.
             var reservations = await Task.WhenAll(state.Lines.Select(line =>
-                sharding.GetEntity<Inventory>(line.Sku).AskAsync(new Reserve(message.OrderId, line.Quantity), cancellationToken)));
+                entities.GetEntity<Inventory>(line.Sku).AskAsync(new Reserve(message.OrderId, line.Quantity), cancellationToken)));
             var refused = reservations.Where(r => !r.Accepted).ToArray();
             if (refused.Length > 0)
             {
                 await Task.WhenAll(reservations.Where(r => r.Accepted).Select(r =>
-                    sharding.GetEntity<Inventory>(r.Sku).AskAsync(
+                    entities.GetEntity<Inventory>(r.Sku).AskAsync(
                         new Release(message.OrderId, state.Lines.First(l => l.Sku == r.Sku).Quantity), cancellationToken)));
                 result = Rejected(message.OrderId,
                     "Not enough stock: " + string.Join(", ", refused.Select(r => $"{r.Sku} ({r.Available} left)")) + ".");
@@ -207,14 +207,12 @@ public sealed class CartEntity(EntityContext context, EntityStateStore store, Sh
     }
 
     /// <summary>The one place that binds the entity's messages to its handlers.</summary>
-    public static void Register(ClusterBuilder cluster) => cluster.AddEntity(
-        context => new CartEntity(context, context.Services.GetRequiredService<EntityStateStore>(), context.Services.GetRequiredService<Sharding>()),
-        entity => entity
-            .On<GetCart, CartSnapshot>((cart, _, _, ct) => cart.Get(ct))
-            .On<AddItem, CartSnapshot>((cart, message, _, ct) => cart.Add(message, ct))
-            .On<RemoveItem, CartSnapshot>((cart, message, _, ct) => cart.Remove(message, ct))
-            .On<Checkout, CheckoutResult>((cart, message, _, ct) => cart.Checkout(message, ct))
-            .OnStream<WatchCart, CartSnapshot>((cart, _, _, ct) => cart.Watch(ct))
-            // Watchers hold a handler each for as long as they read; changes are serialized inside the entity.
-            .WithConcurrency(0));
+    public static void Register(ClusterBuilder cluster) => cluster.AddEntity<Cart, CartEntity>(entity => entity
+        .On<GetCart, CartSnapshot>((cart, _, ct) => cart.Get(ct))
+        .On<AddItem, CartSnapshot>((cart, message, ct) => cart.Add(message, ct))
+        .On<RemoveItem, CartSnapshot>((cart, message, ct) => cart.Remove(message, ct))
+        .On<Checkout, CheckoutResult>((cart, message, ct) => cart.Checkout(message, ct))
+        .OnStream<WatchCart, CartSnapshot>((cart, _, ct) => cart.Watch(ct))
+        // Watchers hold a handler each for as long as they read; changes are serialized inside the entity.
+        .WithConcurrency(0));
 }

@@ -1,4 +1,3 @@
-using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Contracts;
 using SocketRunnerAspire.Runner.State;
@@ -17,7 +16,6 @@ namespace SocketRunnerAspire.Runner.Entities;
 /// A released order's record is dropped: its reservation's reply was saved before anyone could release it, so that
 /// reservation is never re-run, and a re-run release finds nothing to give back. The records are bounded by the stock.
 /// </remarks>
-[EntityName("Inventory")]
 public sealed partial class InventoryEntity(EntityContext context, EntityStateStore store, ILogger<InventoryEntity> logger)
 {
     /// <summary>Stock, and the quantity each order with a live reservation holds.</summary>
@@ -103,14 +101,11 @@ public sealed partial class InventoryEntity(EntityContext context, EntityStateSt
     }
 
     /// <summary>The one place that binds the entity's messages to its handlers.</summary>
-    public static void Register(ClusterBuilder cluster) => cluster.AddEntity(
-        context => new InventoryEntity(context, context.Services.GetRequiredService<EntityStateStore>(),
-            context.Services.GetRequiredService<ILogger<InventoryEntity>>()),
-        entity => entity
-            .On<GetStock, StockLevel>((inventory, _, _, _) => inventory.GetStock())
-            .On<Restock, StockLevel>((inventory, message, _, _) => inventory.Restock(message))
-            .On<Reserve, Reservation>((inventory, message, _, _) => inventory.Reserve(message))
-            .On<Release, StockLevel>((inventory, message, _, _) => inventory.Release(message)));
+    public static void Register(ClusterBuilder cluster) => cluster.AddEntity<Inventory, InventoryEntity>(entity => entity
+        .On<GetStock, StockLevel>((inventory, _) => inventory.GetStock())
+        .On<Restock, StockLevel>((inventory, message) => inventory.Restock(message))
+        .On<Reserve, Reservation>((inventory, message) => inventory.Reserve(message))
+        .On<Release, StockLevel>((inventory, message) => inventory.Release(message)));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} already holds {Quantity} of {Sku}; not reserved again (a re-run after a crash, or a resend)")]
     private static partial void LogAlreadyReserved(ILogger logger, string orderId, int quantity, string sku);

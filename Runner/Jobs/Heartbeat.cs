@@ -15,7 +15,7 @@ public static class Heartbeat
 
     public static async Task RunAsync(CronContext tick, CancellationToken cancellationToken)
     {
-        var value = await tick.Sharding.GetEntity<Counter>("heartbeat").AskAsync(new Increment(1), cancellationToken);
+        var value = await tick.Entities.GetEntity<Counter>("heartbeat").AskAsync(new Increment(1), cancellationToken);
         tick.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Heartbeat))
             .LogInformation("Heartbeat tick {Scheduled:O} on {Runner}: counter 'heartbeat' is now {Value}", tick.ScheduledAt, tick.Runner, value.Value);
     }

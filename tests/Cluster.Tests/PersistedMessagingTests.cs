@@ -12,7 +12,7 @@ public sealed class PersistedMessagingTests
 {
     private readonly RecordingMessageStorage _messages = new(new InMemoryMessageStorage());
 
-    private Task<TestCluster> StartAsync(int runners = 2, Action<SocketRunnerAspire.Cluster.Entities.EntityDefinition<CounterEntity>>? entity = null) =>
+    private Task<TestCluster> StartAsync(int runners = 2, Action<SocketRunnerAspire.Cluster.Entities.EntityDefinition<CounterEntity, CounterEntity>>? entity = null) =>
         TestCluster.StartAsync(runners, entity: entity, messages: _messages);
 
     [Fact]

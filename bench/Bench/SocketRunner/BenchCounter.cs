@@ -12,14 +12,14 @@ public sealed class BenchCounter
 
     public ValueTask<int> Add(int by) => ValueTask.FromResult(_value += by);
 
-    public static void Register(ClusterBuilder cluster) => cluster.AddEntity(_ => new BenchCounter(), entity => entity
-        .On<Increment, int>((counter, message, _, _) => counter.Add(message.By))
-        .On<PersistedIncrement, int>((counter, message, _, _) => counter.Add(message.By)));
+    public static void Register(ClusterBuilder cluster) => cluster.AddEntity<BenchCounter>(_ => new BenchCounter(), entity => entity
+        .On<Increment, int>((counter, message) => counter.Add(message.By))
+        .On<PersistedIncrement, int>((counter, message) => counter.Add(message.By)));
 }
 
 /// <summary>Adds to the counter and returns the new value.</summary>
-public sealed record Increment(int By) : IEntityRequest<int>;
+public sealed record Increment(int By) : IEntityRequest<BenchCounter, int>;
 
 /// <summary>The same, saved in MessageStorage before delivery.</summary>
 [Persisted]
-public sealed record PersistedIncrement(int By) : IEntityRequest<int>;
+public sealed record PersistedIncrement(int By) : IEntityRequest<BenchCounter, int>;

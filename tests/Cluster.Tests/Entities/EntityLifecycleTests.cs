@@ -1,3 +1,4 @@
+using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Tests.Support;
 
@@ -199,8 +200,12 @@ public sealed class EntityLifecycleTests
     {
         await using var cluster = await TestCluster.StartAsync(2);
 
-        await Assert.ThrowsAsync<UnknownEntityTypeException>(() => cluster.Client.GetEntity<NotRegistered>("x").AskAsync(new Increment(1)));
+        await Assert.ThrowsAsync<UnknownEntityTypeException>(() => cluster.Client.GetEntity<NotRegistered>("x").AskAsync(new IncrementUnregistered(1)));
     }
 
     private sealed class NotRegistered;
+
+    /// <summary>The counter's <c>Increment</c> on the wire, addressed to an entity type no runner hosts.</summary>
+    [RpcName("Increment")]
+    public sealed record IncrementUnregistered(int By) : IEntityRequest<NotRegistered, int>;
 }

@@ -44,7 +44,7 @@ public sealed class SingletonTests
     [Fact]
     public async Task RunsOnceOnTheOwnerOfItsShardAndMovesWhenThatRunnerStops()
     {
-        await using var cluster = await TestCluster.StartAsync(3, configure: c => c.AddSingleton("leader", Leader));
+        await using var cluster = await TestCluster.StartAsync(3, configure: c => c.AddSingletonJob("leader", Leader));
         await Eventually.True(() => Hosts(cluster).Length == 1, TimeSpan.FromSeconds(10), "one runner runs the singleton");
         var host = Hosts(cluster).Single();
         Assert.Equal(cluster.Client.GetOwner(cluster.Client.GetShardId("leader")), host.Address);
@@ -66,7 +66,7 @@ public sealed class SingletonTests
     [Fact]
     public async Task MovesAfterItsRunnerCrashesOnlyOnceTheLeaseExpired()
     {
-        await using var cluster = await TestCluster.StartAsync(3, configure: c => c.AddSingleton("leader", Leader));
+        await using var cluster = await TestCluster.StartAsync(3, configure: c => c.AddSingletonJob("leader", Leader));
         await Eventually.True(() => Hosts(cluster).Length == 1, TimeSpan.FromSeconds(10), "one runner runs the singleton");
         var host = Hosts(cluster).Single();
         var starts = StartCount();
@@ -87,7 +87,7 @@ public sealed class SingletonTests
     public async Task AFailingJobIsRestartedWithBackOff()
     {
         var attempts = new List<DateTimeOffset>();
-        await using var cluster = await TestCluster.StartAsync(2, configure: c => c.AddSingleton("flaky", async (_, stop) =>
+        await using var cluster = await TestCluster.StartAsync(2, configure: c => c.AddSingletonJob("flaky", async (_, stop) =>
         {
             lock (attempts)
             {

@@ -15,7 +15,7 @@ public sealed class TestCluster : IAsyncDisposable
     public const int ShardsPerGroup = 300;
 
     private readonly Action<ShardingOptions>? _tweak;
-    private readonly Action<EntityDefinition<CounterEntity>>? _entity;
+    private readonly Action<EntityDefinition<CounterEntity, CounterEntity>>? _entity;
     private readonly List<Sharding> _runners = [];
     private readonly List<Sharding> _gone = [];
 
@@ -25,7 +25,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     private readonly Action<ClusterBuilder>? _configure;
 
-    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure)
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure)
     {
         _configure = configure;
         Messages = messages ?? new InMemoryMessageStorage();
@@ -54,7 +54,7 @@ public sealed class TestCluster : IAsyncDisposable
     public static async Task<TestCluster> StartAsync(
         int runners,
         Action<ShardingOptions>? tweak = null,
-        Action<EntityDefinition<CounterEntity>>? entity = null,
+        Action<EntityDefinition<CounterEntity, CounterEntity>>? entity = null,
         IRunnerStorage? storage = null,
         Func<IRunnerTransport>? transports = null,
         Func<int, RunnerAddress>? addresses = null,

@@ -4,46 +4,46 @@ using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 
-public sealed record Increment(int By) : IEntityRequest<int>;
+public sealed record Increment(int By) : IEntityRequest<CounterEntity, int>;
 
-public sealed record WhereAmI : IEntityRequest<string>;
+public sealed record WhereAmI : IEntityRequest<CounterEntity, string>;
 
-public sealed record CountTo(int N) : IEntityStreamRequest<int>;
+public sealed record CountTo(int N) : IEntityStreamRequest<CounterEntity, int>;
 
-public sealed record Hold(string Key) : IEntityRequest<int>;
+public sealed record Hold(string Key) : IEntityRequest<CounterEntity, int>;
 
-public sealed record Fail(string Reason) : IEntityRequest<int>;
+public sealed record Fail(string Reason) : IEntityRequest<CounterEntity, int>;
 
-public sealed record Reset : IEntityMessage;
+public sealed record Reset : IEntityMessage<CounterEntity>;
 
-public sealed record SetKeepAlive(bool Enabled) : IEntityRequest<bool>;
+public sealed record SetKeepAlive(bool Enabled) : IEntityRequest<CounterEntity, bool>;
 
 [Persisted]
-public sealed record Deposit(string Key, int Amount) : IEntityRequest<int>, IPrimaryKey
+public sealed record Deposit(string Key, int Amount) : IEntityRequest<CounterEntity, int>, IPrimaryKey
 {
     public string PrimaryKey => Key;
 }
 
 [Persisted]
-public sealed record Note(string Key) : IEntityMessage, IPrimaryKey
+public sealed record Note(string Key) : IEntityMessage<CounterEntity>, IPrimaryKey
 {
     public string PrimaryKey => Key;
 }
 
 [Persisted]
-public sealed record RecordAt(string Key, DateTimeOffset DeliverAt) : IEntityMessage, IDeliverAt;
+public sealed record RecordAt(string Key, DateTimeOffset DeliverAt) : IEntityMessage<CounterEntity>, IDeliverAt;
 
 [Persisted]
-public sealed record PersistedCountTo(int N) : IEntityStreamRequest<int>;
+public sealed record PersistedCountTo(int N) : IEntityStreamRequest<CounterEntity, int>;
 
 [Persisted]
-public sealed record PersistedHold(string Key) : IEntityRequest<int>;
+public sealed record PersistedHold(string Key) : IEntityRequest<CounterEntity, int>;
 
 [Persisted(Uninterruptible = true)]
-public sealed record UninterruptibleHold(string Key) : IEntityRequest<int>;
+public sealed record UninterruptibleHold(string Key) : IEntityRequest<CounterEntity, int>;
 
 /// <summary>Not serializable: an interface-typed member cannot be deserialized.</summary>
-public sealed record Unserializable(IDisposable Resource) : IEntityRequest<int>;
+public sealed record Unserializable(IDisposable Resource) : IEntityRequest<CounterEntity, int>;
 
 /// <summary>Test entity. Static probes (keyed by the test's <see cref="Probe"/>) let tests observe inside.</summary>
 [EntityName("Counter")]
@@ -104,21 +104,21 @@ public sealed class CounterEntity(EntityContext context, Probe probe)
         return ValueTask.CompletedTask;
     }
 
-    public static void Configure(EntityDefinition<CounterEntity> entity) => entity
-        .On<Increment, int>((e, m, _, _) => e.Increment(m))
-        .On<WhereAmI, string>((e, _, _, _) => e.WhereAmI())
-        .OnStream<CountTo, int>((e, m, _, ct) => e.CountTo(m, ct))
-        .On<Hold, int>((e, m, _, ct) => e.Hold(m, ct))
-        .On<Fail, int>((_, m, _, _) => throw new InvalidOperationException(m.Reason))
-        .On<Unserializable, int>((_, _, _, _) => ValueTask.FromResult(0))
+    public static void Configure(EntityDefinition<CounterEntity, CounterEntity> entity) => entity
+        .On<Increment, int>((e, m) => e.Increment(m))
+        .On<WhereAmI, string>((e, _) => e.WhereAmI())
+        .OnStream<CountTo, int>((e, m, ct) => e.CountTo(m, ct))
+        .On<Hold, int>((e, m, ct) => e.Hold(m, ct))
+        .On<Fail, int>((_, m) => throw new InvalidOperationException(m.Reason))
+        .On<Unserializable, int>((_, _) => ValueTask.FromResult(0))
         .On<SetKeepAlive, bool>((_, m, ctx, _) => ValueTask.FromResult(ctx.KeepAlive = m.Enabled))
-        .OnTell<Reset>((e, _, _, _) => e.Reset())
-        .On<Deposit, int>((e, m, _, _) => e.Deposit(m))
-        .OnTell<Note>((e, m, _, _) => e.Record(m.Key))
-        .OnTell<RecordAt>((e, m, _, _) => e.Record(m.Key))
-        .OnStream<PersistedCountTo, int>((e, m, _, ct) => e.CountTo(new CountTo(m.N), ct))
-        .On<PersistedHold, int>((e, m, _, ct) => e.Hold(new Hold(m.Key), ct))
-        .On<UninterruptibleHold, int>((e, m, _, ct) => e.Hold(new Hold(m.Key), ct));
+        .OnTell<Reset>((e, _) => e.Reset())
+        .On<Deposit, int>((e, m) => e.Deposit(m))
+        .OnTell<Note>((e, m) => e.Record(m.Key))
+        .OnTell<RecordAt>((e, m) => e.Record(m.Key))
+        .OnStream<PersistedCountTo, int>((e, m, ct) => e.CountTo(new CountTo(m.N), ct))
+        .On<PersistedHold, int>((e, m, ct) => e.Hold(new Hold(m.Key), ct))
+        .On<UninterruptibleHold, int>((e, m, ct) => e.Hold(new Hold(m.Key), ct));
 }
 
 /// <summary>Lets a test see and steer what <see cref="CounterEntity"/> instances do.</summary>

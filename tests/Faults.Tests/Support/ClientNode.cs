@@ -3,11 +3,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster;
+using SocketRunnerAspire.Cluster.Hosting;
 
 namespace SocketRunnerAspire.Faults.Tests.Support;
 
 /// <summary>
-/// A client-only cluster node in the test process, built as ClientApp builds one (<c>AddClusterClient</c>: Redis
+/// A client-only cluster node in the test process, built as ClientApp builds one (<c>AddClusterClient("storage")</c>: Redis
 /// storage from the <c>storage</c> connection, the socket transport): it sends to the runner processes, hosts nothing.
 /// </summary>
 public sealed class ClientNode : IAsyncDisposable
@@ -31,7 +32,7 @@ public sealed class ClientNode : IAsyncDisposable
         builder.Configuration["ConnectionStrings:storage"] = storageConnectionString;
         var log = new BoundedLog(2000);
         builder.Logging.SetMinimumLevel(LogLevel.Information).AddProvider(new BoundedLogProvider(log));
-        builder.AddClusterClient();
+        builder.AddClusterClient("storage");
         var host = builder.Build();
         await host.StartAsync();
         return new ClientNode(host, log);

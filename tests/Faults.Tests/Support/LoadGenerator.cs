@@ -58,7 +58,7 @@ public sealed class LoadOptions
 /// recorded as a hang. Afterwards <see cref="ReconcileAsync"/> re-sends persisted messages that got no answer (as a
 /// caller told "resend with the same key" would) and <see cref="ExpectedStock"/> says what the inventories must hold.
 /// </summary>
-public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
+public sealed class LoadGenerator(IEntityClient entities, LoadOptions options)
 {
     public static readonly string[] Skus = ["apple", "banana", "coffee", "tea", "mug", "teapot"];
 
@@ -84,7 +84,7 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
     {
         foreach (var sku in Skus)
         {
-            _initialStock[sku] = (await sharding.GetEntity<Inventory>(sku).AskAsync(new GetStock())).Available;
+            _initialStock[sku] = (await entities.GetEntity<Inventory>(sku).AskAsync(new GetStock())).Available;
         }
     }
 
@@ -148,7 +148,7 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
         var stock = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var sku in Skus)
         {
-            stock[sku] = (await sharding.GetEntity<Inventory>(sku).AskAsync(new GetStock())).Available;
+            stock[sku] = (await entities.GetEntity<Inventory>(sku).AskAsync(new GetStock())).Available;
         }
 
         return stock;
@@ -202,7 +202,7 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
             {
                 var cart = $"cart-{worker}-{n}-{Guid.NewGuid():N}";
                 var sku = Skus[random.Next(Skus.Length)];
-                var added = await Track("Cart.AddItem", persisted: false, () => sharding.GetEntity<Cart>(cart).AskAsync(new AddItem(sku, random.Next(1, 3))));
+                var added = await Track("Cart.AddItem", persisted: false, () => entities.GetEntity<Cart>(cart).AskAsync(new AddItem(sku, random.Next(1, 3))));
                 if (added is not null)
                 {
                     await CheckoutAsync(_orders.GetOrAdd($"k-{worker}-{n}", id => new Order(id) { Cart = cart }), cart);
@@ -210,11 +210,11 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
             }
             else if (roll < 0.5 + (options.ReserveShare + options.CheckoutShare) / 2)
             {
-                await Track("Counter.Increment", persisted: false, () => sharding.GetEntity<Counter>($"c-{random.Next(options.Counters)}").AskAsync(new Increment(1)));
+                await Track("Counter.Increment", persisted: false, () => entities.GetEntity<Counter>($"c-{random.Next(options.Counters)}").AskAsync(new Increment(1)));
             }
             else
             {
-                await Track("Inventory.GetStock", persisted: false, () => sharding.GetEntity<Inventory>(Skus[random.Next(Skus.Length)]).AskAsync(new GetStock()));
+                await Track("Inventory.GetStock", persisted: false, () => entities.GetEntity<Inventory>(Skus[random.Next(Skus.Length)]).AskAsync(new GetStock()));
             }
 
             try
@@ -230,7 +230,7 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
 
     private async Task ReserveAsync(Order order, string sku, int quantity)
     {
-        var reply = await Track("Inventory.Reserve", persisted: true, () => sharding.GetEntity<Inventory>(sku).AskAsync(new Reserve(order.Id, quantity)));
+        var reply = await Track("Inventory.Reserve", persisted: true, () => entities.GetEntity<Inventory>(sku).AskAsync(new Reserve(order.Id, quantity)));
         if (reply is not null)
         {
             order.Reservations.Enqueue(reply);
@@ -239,7 +239,7 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
 
     private async Task ReleaseAsync(Order order)
     {
-        var reply = await Track("Inventory.Release", persisted: true, () => sharding.GetEntity<Inventory>(order.Sku!).AskAsync(new Release(order.Id, order.Quantity)));
+        var reply = await Track("Inventory.Release", persisted: true, () => entities.GetEntity<Inventory>(order.Sku!).AskAsync(new Release(order.Id, order.Quantity)));
         if (reply is not null)
         {
             order.Releases.Enqueue(reply);
@@ -248,7 +248,7 @@ public sealed class LoadGenerator(Sharding sharding, LoadOptions options)
 
     private async Task CheckoutAsync(Order order, string cart)
     {
-        var reply = await Track("Cart.Checkout", persisted: true, () => sharding.GetEntity<Cart>(cart).AskAsync(new Checkout(order.Id)));
+        var reply = await Track("Cart.Checkout", persisted: true, () => entities.GetEntity<Cart>(cart).AskAsync(new Checkout(order.Id)));
         if (reply is not null)
         {
             order.Checkouts.Enqueue(reply);

@@ -17,7 +17,7 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
 
     public static TheoryData<string> Kinds => new() { "tcp", "unix" };
 
-    private Task<TestCluster> StartAsync(string kind, int runners = 3, Action<EntityDefinition<CounterEntity>>? entity = null) => TestCluster.StartAsync(runners,
+    private Task<TestCluster> StartAsync(string kind, int runners = 3, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity = null) => TestCluster.StartAsync(runners,
         entity: entity,
         storage: new RedisRunnerStorage(garnet.Connection, $"c{Guid.NewGuid():N}", TimeSpan.FromSeconds(1.5)),
         transports: () => new SocketRunnerTransport(),
