@@ -55,6 +55,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     private readonly ShardLeaseRefresher? _leases;
     private readonly StorageReadLoop? _storageReads;
     private volatile bool _stopped;
+    private int _disposed;
     private IAsyncDisposable? _listener;
     private Task[] _loops = [];
 
@@ -262,6 +263,11 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync().ConfigureAwait(false);
         await _entities.DisposeAsync().ConfigureAwait(false);
         if (_replies is not null)

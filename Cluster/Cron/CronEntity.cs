@@ -9,11 +9,11 @@ namespace SocketRunnerAspire.Cluster.Cron;
 /// one, then runs the job, so a slow or failing job does not stop the schedule.
 /// </summary>
 [EntityName("ClusterCron")]
-internal sealed class CronEntity(EntityContext context, Sharding sharding, IReadOnlyDictionary<string, CronRegistration> crons, ILogger logger)
+internal sealed class CronEntity(EntityContext context, Sharding sharding, IReadOnlyDictionary<string, CronRegistration> crons, TimeProvider time, ILogger logger)
 {
-    public static EntityRegistration Registration(Sharding sharding, IReadOnlyDictionary<string, CronRegistration> crons, ILogger logger)
+    public static EntityRegistration Registration(Sharding sharding, IReadOnlyDictionary<string, CronRegistration> crons, TimeProvider time, ILogger logger)
     {
-        var builder = new ClusterBuilder().AddEntity(context => new CronEntity(context, sharding, crons, logger),
+        var builder = new ClusterBuilder().AddEntity(context => new CronEntity(context, sharding, crons, time, logger),
             entity => entity.OnTell<CronTick>((cron, tick, ct) => cron.TickAsync(tick, ct)));
         return builder.Entities[0];
     }
@@ -33,7 +33,7 @@ internal sealed class CronEntity(EntityContext context, Sharding sharding, IRead
         }
 
         var scheduled = tick.DeliverAt;
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         await ScheduleNextAsync(sharding, cron, cron.Options.CalculateNextRunFromPrevious || scheduled > now ? scheduled : now, cancellationToken).ConfigureAwait(false);
         if (cron.Options.SkipIfOlderThan is { } limit && now - scheduled > limit)
         {

@@ -27,7 +27,7 @@ internal static partial class CronScheduler
         var singletons = schedules.Values
             .Select(cron => new SingletonRegistration("cron:" + cron.Name, (_, ct) => KeepScheduledAsync(sharding, cron, time, logger, ct), cron.Options.ShardGroup))
             .ToArray();
-        return (CronEntity.Registration(sharding, schedules, logger), singletons);
+        return (CronEntity.Registration(sharding, schedules, time, logger), singletons);
     }
 
     private static async Task KeepScheduledAsync(Sharding sharding, CronRegistration cron, TimeProvider time, ILogger logger, CancellationToken cancellationToken)

@@ -51,7 +51,8 @@ public static class ClusterServiceCollectionExtensions
             sp,
             messageStorage: sp.GetService<IMessageStorage>(),
             singletons: builder.Singletons,
-            crons: builder.Crons));
+            crons: builder.Crons,
+            timeProvider: sp.GetService<TimeProvider>()));
         services.AddSingleton<IEntityClient, ShardingEntityClient>();
         services.AddHostedService<ShardingHostedService>();
         return services;

@@ -21,7 +21,8 @@ public static class InMemoryClusterServiceCollectionExtensions
     public static IServiceCollection AddInMemoryCluster(this IServiceCollection services, IConfiguration configuration, Action<ClusterBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton<IRunnerStorage>(sp => new InMemoryRunnerStorage(sp.GetRequiredService<IOptions<ShardingOptions>>().Value.ShardLockExpiration));
+        services.TryAddSingleton<IRunnerStorage>(sp => new InMemoryRunnerStorage(
+            sp.GetRequiredService<IOptions<ShardingOptions>>().Value.ShardLockExpiration, sp.GetService<TimeProvider>()));
         services.TryAddSingleton<IMessageStorage, InMemoryMessageStorage>();
         services.TryAddSingleton<IRunnerTransport, InMemoryRunnerTransport>();
         return services.AddCluster(configuration, configure);
