@@ -24,7 +24,7 @@ public sealed class ClusterBuilder
     /// <summary>
     /// Registers a singleton job: <paramref name="run"/> runs on exactly one runner of the cluster, the one holding the
     /// shard <paramref name="name"/> hashes to in <paramref name="shardGroup"/>; it is cancelled when that shard
-    /// moves and started on its next owner, and restarted with back-off (1 s doubling to 1 min) when it throws.
+    /// moves and started on its next owner, and restarted with back-off (1 s doubling to 1 min, each plus up to 25 % jitter) when it throws.
     /// </summary>
     public ClusterBuilder AddSingletonJob(string name, Func<SingletonContext, CancellationToken, Task> run, string shardGroup = ShardId.DefaultGroup)
     {
