@@ -66,7 +66,7 @@ public sealed class RunnerSocketServerFuzzTests(ITestOutputHelper output) : IAsy
             _transports.Add(transport);
             return transport;
         },
-        addresses: _ => FreePort.Loopback());
+        addresses: _ => FreePort.IsolatedLoopback());   // only this test's connections may reach it: it counts them
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
