@@ -44,6 +44,9 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
     /// <summary>Connections accepted and not yet closed (in the handshake or serving).</summary>
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The peers of the open connections (tests tell their own connections from others).</summary>
+    internal IReadOnlyList<System.Net.EndPoint?> OpenConnectionPeers => [.. _connections.Values.Select(c => c.Remote)];
+
     /// <summary>Requests and pings awaiting their reply, over all connections.</summary>
     public int PendingRequests => _connections.Values.Sum(c => c.Served?.Pending ?? 0);
 
@@ -104,7 +107,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
                 break; // unbound
             }
 
-            var connection = new ServedConnection(CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token));
+            var connection = new ServedConnection(CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token)) { Remote = context.RemoteEndPoint };
             _connections[context.ConnectionId] = connection;
             connection.Serving = ServeAsync(context, connection);
         }
@@ -210,6 +213,8 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         public CancellationTokenSource Closing { get; } = closing;
 
         public Task Serving { get; set; } = Task.CompletedTask;
+
+        public System.Net.EndPoint? Remote { get; init; }
 
         public RunnerServerConnection? Served { get; set; }
 
