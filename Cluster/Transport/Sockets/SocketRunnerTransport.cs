@@ -141,6 +141,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private RunnerClientConnection? _connection;
+        private volatile bool _disposed;
         // Effect reconnects exponentially from 500 ms, capped at 5 s; this starts at 100 ms so a restarted runner is
         // found again quickly, and jitters so that every node does not reconnect to it in the same instant.
         private readonly Backoff _backoff = new(FirstBackoff, MaxBackoff, factor: 1.5);
@@ -168,10 +169,22 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
 
                 try
                 {
+                    if (_disposed)
+                    {
+                        throw new RunnerUnavailableException(address.ToString(), "the runner was marked unavailable");
+                    }
+
                     _connection = await RunnerClientConnection.ConnectAsync(address, transport._connectionFactory, transport._security, transport._options,
                         transport._logger, cancellationToken).ConfigureAwait(false);
                     _backoff.Reset();
-                    return _connection;
+                    if (_disposed && Interlocked.Exchange(ref _connection, null) is { } orphan)
+                    {
+                        // Dropped (the runner was marked unavailable) while connecting: nobody would ever close this one.
+                        await orphan.DisposeAsync().ConfigureAwait(false);
+                        throw new RunnerUnavailableException(address.ToString(), "the runner was marked unavailable while connecting");
+                    }
+
+                    return _connection ?? throw new RunnerUnavailableException(address.ToString(), "the runner was marked unavailable while connecting");
                 }
                 catch (Exception ex) when (ex is RunnerUnavailableException or ClusterAuthenticationException)
                 {
@@ -194,6 +207,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
 
         public async ValueTask DisposeAsync()
         {
+            _disposed = true;
             if (Interlocked.Exchange(ref _connection, null) is { } connection)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
