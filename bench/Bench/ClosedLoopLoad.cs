@@ -21,14 +21,16 @@ public static class ClosedLoopLoad
         while (warmup > 0 && warming.Elapsed < TimeSpan.FromSeconds(2));
 
         var latencies = new long[requests];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var started = Stopwatch.GetTimestamp();
         var (done, errors) = await DriveAsync(concurrency, requests, timeBound, call, latencies);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
 
         var measured = latencies.AsSpan(0, done);
         measured.Sort();
         return new LoadResult(system, scenario, concurrency, done, seconds, done / seconds,
-            Percentile(measured, 0.50), Percentile(measured, 0.99), Percentile(measured, 0.999), errors);
+            Percentile(measured, 0.50), Percentile(measured, 0.99), Percentile(measured, 0.999), errors, done == 0 ? double.NaN : allocated / (double)done);
     }
 
     private static async Task<(int Done, int Errors)> DriveAsync(int concurrency, int requests, TimeSpan timeBound, Func<int, ValueTask> call, long[]? latencies)

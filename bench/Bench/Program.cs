@@ -45,7 +45,7 @@ await using var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{ga
 
 void Print(LoadResult result)
 {
-    Console.WriteLine($"  {result.System,-13} {result.Scenario,-19} c={result.Concurrency,-4} {result.Throughput,10:N0} req/s  p50 {result.P50Ms,7:N3} ms  p99 {result.P99Ms,7:N3} ms  p99.9 {result.P999Ms,7:N3} ms  errors {result.Errors}");
+    Console.WriteLine($"  {result.System,-13} {result.Scenario,-19} c={result.Concurrency,-4} {result.Throughput,10:N0} req/s  p50 {result.P50Ms,7:N3} ms  p99 {result.P99Ms,7:N3} ms  p99.9 {result.P999Ms,7:N3} ms  {result.AllocatedBytesPerRequest,7:N0} B/req  errors {result.Errors}");
 }
 
 static long ManagedBytes()

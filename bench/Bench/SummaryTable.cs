@@ -17,20 +17,21 @@ public static class SummaryTable
                 throughputVsOrleans = orleans is null ? double.NaN : ours.Throughput / orleans.Throughput,
                 p99VsOrleans = orleans is null ? double.NaN : ours.P99Ms / orleans.P99Ms,
                 throughputVsRawEcho = raw is null ? double.NaN : ours.Throughput / raw.Throughput,
+                allocatedVsOrleans = orleans is null ? double.NaN : ours.AllocatedBytesPerRequest / orleans.AllocatedBytesPerRequest,
             };
         }).ToArray();
 
     public static string Render(IReadOnlyList<LoadResult> results, IReadOnlyDictionary<string, double> extras)
     {
         var text = new StringBuilder();
-        text.AppendLine("| system | RPC | concurrency | req/s | p50 ms | p99 ms | p99.9 ms | vs Orleans | vs raw echo |");
-        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| system | RPC | concurrency | req/s | p50 ms | p99 ms | p99.9 ms | allocated B/req | vs Orleans | vs raw echo |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             var orleans = results.FirstOrDefault(o => o.System == "orleans" && o.Scenario == r.Scenario && o.Concurrency == r.Concurrency);
             var raw = results.FirstOrDefault(o => o.System == "raw-echo" && o.Scenario == r.Scenario && o.Concurrency == r.Concurrency);
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.System} | {r.Scenario} | {r.Concurrency} | {r.Throughput:N0} | {r.P50Ms:N3} | {r.P99Ms:N3} | {r.P999Ms:N3} | {Ratio(r, orleans)} | {Ratio(r, raw)} |");
+                $"| {r.System} | {r.Scenario} | {r.Concurrency} | {r.Throughput:N0} | {r.P50Ms:N3} | {r.P99Ms:N3} | {r.P999Ms:N3} | {r.AllocatedBytesPerRequest:N0} | {Ratio(r, orleans)} | {Ratio(r, raw)} |");
         }
 
         text.AppendLine();
