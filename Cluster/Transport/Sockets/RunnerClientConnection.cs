@@ -105,10 +105,26 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     {
         using var timer = new PeriodicTimer(interval);
         long pingSentAt = -1;
+        var lastTick = Environment.TickCount64;
+        var skipped = false;
         try
         {
             while (await timer.WaitForNextTickAsync(_closing.Token).ConfigureAwait(false))
             {
+                // A tick far later than the interval means this process did not run (a GC pause, a starved VM): the
+                // pong may be waiting unread in the socket, so judge the ping one tick later, once the reader had a
+                // chance. Never twice in a row, so a dead path is still found within one extra interval.
+                var now = Environment.TickCount64;
+                var paused = now - lastTick > interval.TotalMilliseconds * 1.5;
+                lastTick = now;
+                if (paused && !skipped)
+                {
+                    skipped = true;
+                    continue;
+                }
+
+                skipped = false;
+
                 // Any frame since the last ping proves the runner alive (its pong may queue behind replies).
                 if (pingSentAt >= 0 && _connection.LastReceived < pingSentAt)
                 {

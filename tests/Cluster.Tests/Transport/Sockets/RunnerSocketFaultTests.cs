@@ -53,7 +53,7 @@ public sealed class RunnerSocketFaultTests
         await using var server = new SocketRunnerTransport(new RunnerSocketOptions { IdleConnectionTimeout = TimeSpan.FromSeconds(2) }, _logs.CreateFactory());
         var listening = (RunnerSocketServer)await server.ListenAsync(address, _handler, default);
         await using var _ = listening;
-        await using var client = new SocketRunnerTransport(new RunnerSocketOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(100) }, _logs.CreateFactory());
+        await using var client = new SocketRunnerTransport(new RunnerSocketOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(250) }, _logs.CreateFactory());
         await client.PingAsync(address, default);
 
         // Two and a half idle timeouts without a call: only the keep-alive pings cross the connection.
