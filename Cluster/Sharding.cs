@@ -147,7 +147,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
 
     /// <summary>The shard of <paramref name="entityId"/> in <paramref name="group"/>.</summary>
     public ShardId GetShardId(string entityId, string group = ShardId.DefaultGroup) =>
-        new(group, ShardingHash.ShardNumber(entityId, _options.ShardsPerGroup));
+        ShardingHash.ShardOf(entityId, group, _options.ShardsPerGroup);
 
     /// <summary>The runner the current assignment gives <paramref name="shard"/> to, if any.</summary>
     public RunnerAddress? GetOwner(ShardId shard) => _membership.OwnerOf(shard);
@@ -233,7 +233,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
             await StorageCalls.IgnoringErrorsAsync(ct => _storage.ReleaseAllAsync(self, ct), _options.StorageTimeout, _time, _logger).ConfigureAwait(false);
             if (!_options.PreemptiveShutdown)
             {
-                await StorageCalls.IgnoringErrorsAsync(ct => _storage.UnregisterAsync(self, ct), _options.StorageTimeout, _time, _logger).ConfigureAwait(false);
+                await _membership.UnregisterAsync().ConfigureAwait(false);
             }
         }
 

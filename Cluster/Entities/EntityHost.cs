@@ -54,8 +54,7 @@ internal sealed class EntityHost : IShardListener, IAsyncDisposable
     /// <summary>A received <paramref name="address"/> must name its entity's own shard; a forged one would run the entity on a shard this runner may not own.</summary>
     public void RequireRightShard(EntityAddress address, EntityManager manager)
     {
-        if (address.ShardId.Id != ShardingHash.ShardNumber(address.EntityId, _shardsPerGroup)
-            || !string.Equals(address.ShardId.Group, manager.Registration.ShardGroup, StringComparison.Ordinal))
+        if (address.ShardId != ShardingHash.ShardOf(address.EntityId, manager.Registration.ShardGroup, _shardsPerGroup))
         {
             throw new MalformedMessageException($"Envelope for {address} names the wrong shard.");
         }

@@ -53,7 +53,8 @@ public static class ClusterServiceCollectionExtensions
             singletons: builder.Singletons,
             crons: builder.Crons,
             timeProvider: sp.GetService<TimeProvider>()));
-        services.AddSingleton<IEntityClient, ShardingEntityClient>();
+        // The same instance: the container disposes it once per registration, and Sharding.DisposeAsync is idempotent.
+        services.AddSingleton<IEntityClient>(sp => sp.GetRequiredService<Sharding>());
         services.AddHostedService<ShardingHostedService>();
         return services;
     }

@@ -1,3 +1,5 @@
+using SocketRunnerAspire.Cluster.Addressing;
+
 namespace SocketRunnerAspire.Cluster.Placement;
 
 /// <summary>
@@ -22,6 +24,9 @@ public static class ShardingHash
     /// <summary>The shard number (1-based) of <paramref name="entityId"/> among <paramref name="shardsPerGroup"/> shards.</summary>
     public static int ShardNumber(ReadOnlySpan<char> entityId, int shardsPerGroup) =>
         Math.Abs(Compute(entityId) % shardsPerGroup) + 1;
+
+    /// <summary>The shard of <paramref name="entityId"/> in <paramref name="group"/> (singletons hash their name the same way).</summary>
+    public static ShardId ShardOf(string entityId, string group, int shardsPerGroup) => new(group, ShardNumber(entityId, shardsPerGroup));
 
     private static int Optimize(int h) =>
         (int)(((uint)h & 0xBFFFFFFFu) | (((uint)h >> 1) & 0x40000000u));

@@ -81,15 +81,20 @@ internal sealed partial class RunnerMembership
     /// <summary>Reads storage again now (a runner looked gone or changed health).</summary>
     public void RequestSync() => _loop.Wake();
 
-    /// <summary>Stops registering again; with <paramref name="unregister"/>, removes this runner from storage (best effort).</summary>
+    /// <summary>Stops registering again; with <paramref name="unregister"/>, also removes this runner from storage now.</summary>
     public async Task LeaveAsync(bool unregister)
     {
         _leaving = true;
-        if (unregister && _self is not null)
+        if (unregister)
         {
-            await StorageCalls.IgnoringErrorsAsync(ct => _storage.UnregisterAsync(_self.Address, ct), _options.StorageTimeout, _time, _logger).ConfigureAwait(false);
+            await UnregisterAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>Removes this runner from storage (best effort: its registration expires anyway).</summary>
+    public Task UnregisterAsync() => _self is null
+        ? Task.CompletedTask
+        : StorageCalls.IgnoringErrorsAsync(ct => _storage.UnregisterAsync(_self.Address, ct), _options.StorageTimeout, _time, _logger);
 
     /// <summary>One refresh: (re-)register, read the runners, recompute the assignment if the healthy set changed.</summary>
     internal async Task SyncOnceAsync()

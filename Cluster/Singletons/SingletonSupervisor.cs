@@ -60,7 +60,7 @@ internal sealed partial class SingletonSupervisor : IShardListener
     public Task StopAllAsync(TimeSpan timeout) => StopAsync(null, timeout);
 
     private ShardId ShardOf(SingletonRegistration singleton) =>
-        new(singleton.ShardGroup, ShardingHash.ShardNumber(singleton.Name, _shardsPerGroup));
+        ShardingHash.ShardOf(singleton.Name, singleton.ShardGroup, _shardsPerGroup);
 
     /// <summary>Starts the singletons whose shard this runner now holds and that are not running yet.</summary>
     private void StartOwned()
