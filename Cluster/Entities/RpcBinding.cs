@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using SocketRunnerAspire.Cluster.Serialization;
 
@@ -17,6 +18,8 @@ internal abstract class RpcBinding(string tag, RpcKind kind)
 
     public abstract byte[] SerializeReply(ClusterSerializer serializer, object? reply);
 
+    public abstract void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply);
+
     public virtual ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
@@ -32,6 +35,8 @@ internal sealed class RequestBinding<TEntity, TRequest, TReply>(
 
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TReply)reply!);
 
+    public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply) => serializer.Serialize(output, (TReply)reply!);
+
     public override async ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
         await handler((TEntity)entity, (TRequest)request, context, cancellationToken).ConfigureAwait(false);
 }
@@ -43,6 +48,10 @@ internal sealed class TellBinding<TEntity, TMessage>(
     public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.DeserializeMessage<TMessage>(payload);
 
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => [];
+
+    public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply)
+    {
+    }
 
     public override async ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken)
     {
@@ -58,6 +67,8 @@ internal sealed class StreamBinding<TEntity, TRequest, TItem>(
     public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.DeserializeMessage<TRequest>(payload);
 
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TItem)reply!);
+
+    public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply) => serializer.Serialize(output, (TItem)reply!);
 
     public override async IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

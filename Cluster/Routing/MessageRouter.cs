@@ -39,7 +39,6 @@ internal sealed class MessageRouter(
         using var activity = StartSendActivity(address, tag);
         var started = time.GetTimestamp();
         var deadline = started + ToTimestamp(options.SendTimeout);
-        byte[]? envelope = null;
         Exception? last = null;
         try
         {
@@ -65,12 +64,11 @@ internal sealed class MessageRouter(
                 }
                 else if (membership.OwnerOf(address.ShardId) is { } owner && owner != membership.Self)
                 {
-                    envelope ??= EncodeEnvelope(address, tag, kind, serializer.SerializeObject(request));
                     activity?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
                     try
                     {
-                        var reply = await transport.RequestAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false);
-                        return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply);
+                        using var reply = await transport.RequestAsync(owner, EncodeEnvelope(address, tag, kind, request), persisted: false, cancellationToken).ConfigureAwait(false);
+                        return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply.Memory);
                     }
                     catch (EntityNotAssignedToRunnerException ex)
                     {
@@ -184,8 +182,8 @@ internal sealed class MessageRouter(
             throw new EntityNotAssignedToRunnerException(address);
         }
 
-        var envelope = EncodeEnvelope(address, tag, RpcKind.Stream, serializer.SerializeObject(request));
-        await foreach (var item in transport.StreamAsync(owner, envelope, persisted: false, cancellationToken).ConfigureAwait(false))
+        using var envelope = EncodeEnvelope(address, tag, RpcKind.Stream, request);
+        await foreach (var item in transport.StreamAsync(owner, envelope.Memory, persisted: false, cancellationToken).ConfigureAwait(false))
         {
             yield return serializer.Deserialize<TItem>(item);
         }
@@ -224,15 +222,19 @@ internal sealed class MessageRouter(
 
     private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
-    private byte[] EncodeEnvelope(EntityAddress address, string tag, RpcKind kind, byte[] payload)
+    private PooledBytes EncodeEnvelope(EntityAddress address, string tag, RpcKind kind, object request)
     {
         var current = Activity.Current;
-        return EnvelopeCodec.Encode(new Envelope(
-            Interlocked.Increment(ref _nextRequestId), address, tag, kind, payload, current?.Id, current?.TraceStateString));
+        return EnvelopeCodec.EncodePooled(serializer, Interlocked.Increment(ref _nextRequestId), address, tag, kind, request, current?.Id, current?.TraceStateString);
     }
 
     private Activity? StartSendActivity(EntityAddress address, string tag)
     {
+        if (!ClusterDiagnostics.ActivitySource.HasListeners())
+        {
+            return null; // and no span name to format
+        }
+
         var activity = ClusterDiagnostics.ActivitySource.StartActivity($"send {address.EntityType}.{tag}", ActivityKind.Client);
         if (activity is not null)
         {

@@ -21,25 +21,24 @@ internal sealed class RunnerRpcHandler(
     EntityHost entities, PersistedDelivery? delivery, StorageReadSchedule? schedule, ClusterSerializer serializer, RunnerAddress self)
     : IRunnerRpcHandler
 {
-    public async Task<ReadOnlyMemory<byte>> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+    public ValueTask<PooledBytes> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
     {
         if (persisted)
         {
-            var owner = RequirePersistence();
-            var request = ToPersistedRequest(RequireRightShard(Decode(envelope, expectStream: false)));
-            var reply = await owner.RunAsync(request, cancellationToken).ConfigureAwait(false);
-            return reply.IsFailure ? throw ReplyFailure.Decode(reply.Payload) : reply.Payload;
+            return HandlePersistedRequestAsync(envelope, cancellationToken);
         }
 
         var (rpc, work) = Receive(envelope, expectStream: false, cancellationToken);
-        if (rpc.Kind == RpcKind.Tell)
-        {
-            return ReadOnlyMemory<byte>.Empty;
-        }
-
         // The caller's cancellation interrupts the handler (or skips the queued message), which completes Reply.
-        var result = await work.Reply.Task.ConfigureAwait(false);
-        return rpc.SerializeReply(serializer, result);
+        return rpc.Kind == RpcKind.Tell ? default : EncodedReply.Of(work.Reply.Task, rpc, serializer);
+    }
+
+    private async ValueTask<PooledBytes> HandlePersistedRequestAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
+    {
+        var owner = RequirePersistence();
+        var request = ToPersistedRequest(RequireRightShard(Decode(envelope, expectStream: false)));
+        var reply = await owner.RunAsync(request, cancellationToken).ConfigureAwait(false);
+        return reply.IsFailure ? throw ReplyFailure.Decode(reply.Payload) : PooledBytes.CopyOf(reply.Payload.Span);
     }
 
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> HandleStreamAsync(ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -137,13 +136,16 @@ internal sealed class RunnerRpcHandler(
         var rpc = EntityHost.ResolveRpc(manager, envelope.Tag, expectStream ? RpcKind.Stream : envelope.Kind);
         var message = rpc.DeserializeRequest(serializer, envelope.Payload);
         var parent = ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out var context) ? context : default;
-        var work = new EntityWork(rpc, message, parent, cancellationToken, replyInline: !expectStream);
+        // A tell is done for its sender once queued: nothing cancels it after that (and the request's token may be
+        // reused once the request is answered).
+        var work = new EntityWork(rpc, message, parent, rpc.Kind == RpcKind.Tell ? CancellationToken.None : cancellationToken, replyInline: !expectStream);
         entities.Deliver(manager, address, work);
         return (rpc, work);
     }
 
+    /// <summary>A persisted request outlives the frame it came in (storage keeps it): its payload is copied out.</summary>
     private static PersistedRequest ToPersistedRequest(Envelope envelope) =>
-        new(envelope.RequestId, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload, TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
+        new(envelope.RequestId, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload.ToArray(), TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
 
     private PersistedDelivery RequirePersistence() => delivery
         ?? throw new PersistenceException("Persisted messages require a MessageStorage; none is configured on this runner.");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using MessagePack;
 using MessagePack.Resolvers;
 using SocketRunnerAspire.Cluster.Errors;
@@ -33,6 +34,32 @@ public sealed class ClusterSerializer
         catch (MessagePackSerializationException ex)
         {
             throw new MalformedMessageException($"Could not serialize {typeof(T).Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Serializes <paramref name="value"/> into <paramref name="output"/>; failures become <see cref="MalformedMessageException"/>.</summary>
+    public void Serialize<T>(IBufferWriter<byte> output, T value)
+    {
+        try
+        {
+            MessagePackSerializer.Serialize(output, value, Options);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            throw new MalformedMessageException($"Could not serialize {typeof(T).Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Serializes <paramref name="value"/> by its runtime type into <paramref name="output"/>.</summary>
+    public void SerializeObject(IBufferWriter<byte> output, object value)
+    {
+        try
+        {
+            MessagePackSerializer.Serialize(value.GetType(), output, value, Options);
+        }
+        catch (MessagePackSerializationException ex)
+        {
+            throw new MalformedMessageException($"Could not serialize {value.GetType().Name}: {ex.InnerException?.Message ?? ex.Message}", ex);
         }
     }
 

@@ -1,9 +1,11 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using MessagePack;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Serialization;
 using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Buffers;
 
 namespace SocketRunnerAspire.Cluster.Transport;
 
@@ -18,23 +20,51 @@ internal static class EnvelopeCodec
 
     public static byte[] Encode(Envelope envelope)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + envelope.Payload.Length);
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(FieldCount);
-        writer.Write(envelope.RequestId);
-        writer.Write(envelope.Address.EntityType);
-        writer.Write(envelope.Address.EntityId);
-        writer.Write(envelope.Address.ShardId.Group);
-        writer.Write(envelope.Address.ShardId.Id);
-        writer.Write(envelope.Tag);
-        writer.Write((byte)envelope.Kind);
-        writer.Write(envelope.Payload.Span);
-        writer.Write(envelope.TraceParent);
-        writer.Write(envelope.TraceState);
-        writer.Flush();
+        using var buffer = PooledBufferWriter.Rent(64 + envelope.Payload.Length);
+        Write(buffer, envelope.RequestId, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload.Span, envelope.TraceParent, envelope.TraceState);
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Encodes an envelope whose payload is <paramref name="message"/> serialized by its runtime type, into pooled
+    /// bytes: nothing is allocated but the rented buffers.
+    /// </summary>
+    public static PooledBytes EncodePooled(ClusterSerializer serializer, long requestId, EntityAddress address, string tag, RpcKind kind, object message, string? traceParent, string? traceState)
+    {
+        using var payload = PooledBufferWriter.Rent();
+        serializer.SerializeObject(payload, message);
+        var envelope = PooledBufferWriter.Rent(64 + payload.WrittenSpan.Length);
+        try
+        {
+            Write(envelope, requestId, address, tag, kind, payload.WrittenSpan, traceParent, traceState);
+        }
+        catch
+        {
+            envelope.Dispose();
+            throw;
+        }
+
+        return envelope.Detach();
+    }
+
+    private static void Write(IBufferWriter<byte> output, long requestId, EntityAddress address, string tag, RpcKind kind, ReadOnlySpan<byte> payload, string? traceParent, string? traceState)
+    {
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(FieldCount);
+        writer.Write(requestId);
+        writer.Write(address.EntityType);
+        writer.Write(address.EntityId);
+        writer.Write(address.ShardId.Group);
+        writer.Write(address.ShardId.Id);
+        writer.Write(tag);
+        writer.Write((byte)kind);
+        writer.Write(payload);
+        writer.Write(traceParent);
+        writer.Write(traceState);
+        writer.Flush();
+    }
+
+    /// <summary>Decodes an envelope; its payload is a slice of <paramref name="bytes"/>, valid as long as they are.</summary>
     public static Envelope Decode(ReadOnlyMemory<byte> bytes)
     {
         try
@@ -46,19 +76,23 @@ internal static class EnvelopeCodec
             }
 
             var requestId = reader.ReadInt64();
-            var entityType = reader.ReadString() ?? throw new MalformedMessageException("Envelope has no entity type.");
+            var entityType = NameCache.ReadName(ref reader) ?? throw new MalformedMessageException("Envelope has no entity type.");
             var entityId = reader.ReadString() ?? throw new MalformedMessageException("Envelope has no entity id.");
-            var group = reader.ReadString() ?? throw new MalformedMessageException("Envelope has no shard group.");
+            var group = NameCache.ReadName(ref reader) ?? throw new MalformedMessageException("Envelope has no shard group.");
             var shard = reader.ReadInt32();
-            var tag = reader.ReadString() ?? throw new MalformedMessageException("Envelope has no RPC tag.");
+            var tag = NameCache.ReadName(ref reader) ?? throw new MalformedMessageException("Envelope has no RPC tag.");
             var kind = (RpcKind)reader.ReadByte();
             if (!Enum.IsDefined(kind))
             {
                 throw new MalformedMessageException($"Unknown RPC kind {(byte)kind}.");
             }
 
-            var payloadSequence = reader.ReadBytes();
-            var payload = payloadSequence is { } p ? p.ToArray() : [];
+            var payload = reader.ReadBytes() switch
+            {
+                null => ReadOnlyMemory<byte>.Empty,
+                { } p when SequenceMarshal.TryGetReadOnlyMemory(p, out var slice) => slice,
+                { } p => p.ToArray(),
+            };
             var traceParent = reader.ReadString();
             var traceState = reader.ReadString();
             if (!reader.End)

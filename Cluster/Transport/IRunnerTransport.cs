@@ -9,8 +9,11 @@ namespace SocketRunnerAspire.Cluster.Transport;
 /// </summary>
 public interface IRunnerTransport
 {
-    /// <summary>Effect RPC: request → one reply.</summary>
-    Task<ReadOnlyMemory<byte>> RequestAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken);
+    /// <summary>
+    /// Effect RPC: request → one reply. The transport owns <paramref name="envelope"/> from the call on (it disposes it
+    /// once sent, or on failure); the caller owns, and disposes, the reply.
+    /// </summary>
+    ValueTask<PooledBytes> RequestAsync(RunnerAddress runner, PooledBytes envelope, bool persisted, CancellationToken cancellationToken);
 
     /// <summary>Stream RPC: request → stream of replies.</summary>
     IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken);

@@ -9,6 +9,9 @@ namespace SocketRunnerAspire.Bench;
 /// </summary>
 public static class ClosedLoopLoad
 {
+    /// <summary>When set (`--alloc-profile`), each measured run prints where its allocations went.</summary>
+    public static AllocationProfile? Profile { get; set; }
+
     public static async Task<LoadResult> RunAsync(
         string system, string scenario, int concurrency, int requests, int warmup, TimeSpan timeBound, Func<int, ValueTask> call)
     {
@@ -21,11 +24,17 @@ public static class ClosedLoopLoad
         while (warmup > 0 && warming.Elapsed < TimeSpan.FromSeconds(2));
 
         var latencies = new long[requests];
+        Profile?.Start();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var started = Stopwatch.GetTimestamp();
         var (done, errors) = await DriveAsync(concurrency, requests, timeBound, call, latencies);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        if (Profile is not null)
+        {
+            Console.WriteLine($"  allocations of {system} {scenario} c={concurrency} (sampled):");
+            Console.Write(Profile.Stop(Math.Max(done, 1)));
+        }
 
         var measured = latencies.AsSpan(0, done);
         measured.Sort();

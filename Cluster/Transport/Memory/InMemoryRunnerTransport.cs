@@ -15,10 +15,13 @@ public sealed class InMemoryRunnerTransport : IRunnerTransport
     private readonly ConcurrentDictionary<RunnerAddress, IRunnerRpcHandler> _listeners = new();
 
     /// <inheritdoc />
-    public async Task<ReadOnlyMemory<byte>> RequestAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+    public async ValueTask<PooledBytes> RequestAsync(RunnerAddress runner, PooledBytes envelope, bool persisted, CancellationToken cancellationToken)
     {
-        var reply = await Resolve(runner).HandleRequestAsync(envelope.ToArray(), persisted, cancellationToken).ConfigureAwait(false);
-        return reply.ToArray();
+        using (envelope)
+        {
+            using var reply = await Resolve(runner).HandleRequestAsync(envelope.Memory, persisted, cancellationToken).ConfigureAwait(false);
+            return PooledBytes.CopyOf(reply.Memory.Span);
+        }
     }
 
     /// <inheritdoc />

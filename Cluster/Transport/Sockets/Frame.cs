@@ -3,22 +3,20 @@ using System.Buffers;
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
-/// One decoded frame. <see cref="Payload"/> lives in a buffer rented from <see cref="ArrayPool{T}.Shared"/>:
+/// One decoded frame. <see cref="Payload"/> lives in a buffer rented from <see cref="Buffers.MessageBufferPool"/>:
 /// whoever consumes the frame calls <see cref="Dispose"/> once done with the payload.
 /// </summary>
 internal readonly struct Frame : IDisposable
 {
-    private readonly byte[]? _rented;
-    private readonly int _length;
+    private readonly PooledBytes _payload;
 
-    public Frame(FrameKind kind, long requestId, byte flags, string? meta, byte[]? rented, int length)
+    public Frame(FrameKind kind, long requestId, byte flags, string? meta, PooledBytes payload)
     {
         Kind = kind;
         RequestId = requestId;
         Flags = flags;
         Meta = meta;
-        _rented = rented;
-        _length = length;
+        _payload = payload;
     }
 
     public FrameKind Kind { get; }
@@ -32,15 +30,12 @@ internal readonly struct Frame : IDisposable
     /// <summary>Request frames: the W3C traceparent; failure frames: the error message.</summary>
     public string? Meta { get; }
 
-    public ReadOnlyMemory<byte> Payload => _rented is null ? ReadOnlyMemory<byte>.Empty : _rented.AsMemory(0, _length);
+    public ReadOnlyMemory<byte> Payload => _payload.Memory;
 
-    public void Dispose()
-    {
-        if (_rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_rented);
-        }
-    }
+    /// <summary>The payload with its rented array: whoever takes it disposes it instead of the frame.</summary>
+    public PooledBytes PooledPayload => _payload;
+
+    public void Dispose() => _payload.Dispose();
 }
 
 /// <summary>Flags of request frames.</summary>

@@ -3,6 +3,8 @@ using System.Buffers.Binary;
 using MessagePack;
 using SocketRunnerAspire.Cluster.Serialization;
 
+using SocketRunnerAspire.Cluster.Buffers;
+
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
@@ -84,7 +86,7 @@ internal static class FrameCodec
 
     private static Frame Decode(ReadOnlySequence<byte> body)
     {
-        byte[]? rented = null;
+        PooledBytes payload = default;
         try
         {
             var reader = new MessagePackReader(body);
@@ -102,13 +104,12 @@ internal static class FrameCodec
             var requestId = reader.ReadInt64();
             var flags = reader.ReadByte();
             var meta = reader.TryReadNil() ? null : reader.ReadString();
-            var length = 0;
             if (!reader.TryReadNil())
             {
                 var bytes = reader.ReadBytes() ?? throw new MalformedFrameException("Payload is not binary.");
-                length = checked((int)bytes.Length);
-                rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                var rented = MessageBufferPool.Rent(Math.Max(checked((int)bytes.Length), 1));
                 bytes.CopyTo(rented);
+                payload = new PooledBytes(rented, (int)bytes.Length);
             }
 
             if (!reader.End)
@@ -116,14 +117,11 @@ internal static class FrameCodec
                 throw new MalformedFrameException("Trailing bytes after the frame body.");
             }
 
-            return new Frame(kind, requestId, flags, meta, rented, length);
+            return new Frame(kind, requestId, flags, meta, payload);
         }
         catch (Exception ex) when (ex is MalformedFrameException || MessagePackDecodeErrors.Is(ex))
         {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
+            payload.Dispose();
 
             if (ex is MalformedFrameException)
             {

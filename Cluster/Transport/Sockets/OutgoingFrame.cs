@@ -1,4 +1,5 @@
 using System.Buffers;
+using SocketRunnerAspire.Cluster.Buffers;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
@@ -18,7 +19,7 @@ internal readonly record struct OutgoingFrame(
     {
         if (Rented is not null)
         {
-            ArrayPool<byte>.Shared.Return(Rented);
+            MessageBufferPool.Return(Rented);
         }
     }
 }

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Errors;
@@ -22,7 +24,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     private const long KeepAliveRequestId = 0;
 
     private readonly FrameConnection _connection;
-    private readonly ConcurrentDictionary<long, IPendingCall> _pending = new();
+    private readonly PendingCalls _pending = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _running;
     private long _nextRequestId;
@@ -89,12 +91,9 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         finally
         {
             await _closing.CancelAsync().ConfigureAwait(false);
-            foreach (var (id, call) in _pending)
+            foreach (var call in _pending.Close())
             {
-                if (_pending.TryRemove(id, out _))
-                {
-                    call.Fail(ClosedError());
-                }
+                call.Fail(ClosedError());
             }
 
             await keepingAlive.ConfigureAwait(false);
@@ -152,27 +151,53 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a request frame and waits for its single reply frame (Success).</summary>
-    public async Task<Frame> CallAsync(FrameKind kind, FrameFlags flags, string? meta, ReadOnlyMemory<byte>? payload, byte[]? rented, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a request frame and waits for its single reply frame (Success), whose payload the caller then owns. The
+    /// call takes <paramref name="payload"/> (disposed once written, or on failure). Nothing is allocated per call
+    /// while the send queue has room: the pending call is a pooled <see cref="UnaryCall"/>.
+    /// </summary>
+    public ValueTask<PooledBytes> CallAsync(FrameKind kind, FrameFlags flags, PooledBytes payload, CancellationToken cancellationToken)
     {
-        var call = new UnaryCall();
-        var id = Register(call, rented);
-        await SendRequestAsync(new OutgoingFrame(kind, id, (byte)flags, meta, payload, rented), id, cancellationToken).ConfigureAwait(false);
-        if (!cancellationToken.CanBeCanceled)
+        if (cancellationToken.IsCancellationRequested)
         {
-            return await call.Task.ConfigureAwait(false);
+            payload.Dispose();
+            return ValueTask.FromCanceled<PooledBytes>(cancellationToken);
         }
 
-        await using var registration = cancellationToken.Register(() => Cancel(id, call, cancellationToken)).ConfigureAwait(false);
-        return await call.Task.ConfigureAwait(false);
+        var call = UnaryCall.Rent();
+        long id;
+        try
+        {
+            id = Register(call);
+        }
+        catch
+        {
+            payload.Dispose();
+            throw;
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            call.CancelWith(this, id, cancellationToken);
+        }
+
+        var frame = new OutgoingFrame(kind, id, (byte)flags, null, payload.Array is null ? null : payload.Memory, payload.Array);
+        return _connection.TrySend(frame) ? call.Reply : SendThenAwaitAsync(frame, id, call, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<PooledBytes> SendThenAwaitAsync(OutgoingFrame frame, long id, UnaryCall call, CancellationToken cancellationToken)
+    {
+        await SendRequestAsync(frame, id, cancellationToken).ConfigureAwait(false);
+        return await call.Reply.ConfigureAwait(false);
     }
 
     /// <summary>Sends a stream request and yields each Chunk frame until StreamEnd.</summary>
-    public async IAsyncEnumerable<Frame> StreamAsync(FrameFlags flags, string? meta, ReadOnlyMemory<byte> payload, byte[]? rented, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<Frame> StreamAsync(FrameFlags flags, ReadOnlyMemory<byte> payload, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var call = new StreamCall();
-        var id = Register(call, rented);
-        await SendRequestAsync(new OutgoingFrame(FrameKind.StreamRequest, id, (byte)flags, meta, payload, rented), id, cancellationToken).ConfigureAwait(false);
+        var id = Register(call);
+        await SendRequestAsync(new OutgoingFrame(FrameKind.StreamRequest, id, (byte)flags, null, payload), id, cancellationToken).ConfigureAwait(false);
         var completed = false;
         try
         {
@@ -185,7 +210,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         }
         finally
         {
-            if (!completed && _pending.TryRemove(id, out _))
+            if (!completed && _pending.TryTake(id, out _))
             {
                 _ = SendCancelAsync(id);
             }
@@ -200,24 +225,13 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     /// <summary>Round-trips a Ping frame.</summary>
     public async Task PingAsync(CancellationToken cancellationToken)
     {
-        using var pong = await CallAsync(FrameKind.Ping, FrameFlags.None, null, null, null, cancellationToken).ConfigureAwait(false);
+        using var pong = await CallAsync(FrameKind.Ping, FrameFlags.None, default, cancellationToken).ConfigureAwait(false);
     }
 
-    private long Register(IPendingCall call, byte[]? rented)
+    private long Register(IPendingCall call)
     {
-        if (IsClosed)
-        {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-            }
-
-            throw ClosedError();
-        }
-
         var id = Interlocked.Increment(ref _nextRequestId);
-        _pending[id] = call;
-        return id;
+        return IsClosed || !_pending.TryAdd(id, call) ? throw ClosedError() : id;
     }
 
     /// <summary>What a call on this closed connection fails with (a new instance per call).</summary>
@@ -234,7 +248,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         catch (Exception ex)
         {
             frame.Release();
-            _pending.TryRemove(id, out _);
+            _pending.TryTake(id, out _);
             if (ex is ChannelClosedException)
             {
                 throw ClosedError();
@@ -244,9 +258,9 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         }
     }
 
-    private void Cancel(long id, IPendingCall call, CancellationToken token)
+    private void Cancel(long id, CancellationToken token)
     {
-        if (_pending.TryRemove(id, out _))
+        if (_pending.TryTake(id, out var call))
         {
             call.Cancel(token);
             _ = SendCancelAsync(id);
@@ -275,7 +289,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
             case FrameKind.Pong:
             case FrameKind.Success:
             case FrameKind.Failure:
-                if (_pending.TryRemove(frame.RequestId, out var call))
+                if (_pending.TryTake(frame.RequestId, out var call))
                 {
                     call.Complete(frame);
                 }
@@ -286,7 +300,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
 
                 break;
             case FrameKind.Chunk:
-                if (_pending.TryGetValue(frame.RequestId, out var stream))
+                if (_pending.TryGet(frame.RequestId, out var stream))
                 {
                     stream.Complete(frame);
                 }
@@ -297,7 +311,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
 
                 break;
             case FrameKind.StreamEnd:
-                if (_pending.TryRemove(frame.RequestId, out var ended))
+                if (_pending.TryTake(frame.RequestId, out var ended))
                 {
                     ended.End();
                 }
@@ -325,10 +339,90 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         void Cancel(CancellationToken token);
     }
 
-    private sealed class UnaryCall : TaskCompletionSource<Frame>, IPendingCall
+    /// <summary>The calls awaiting their reply, by request id; closing fails them and refuses new ones.</summary>
+    private sealed class PendingCalls
     {
-        public UnaryCall() : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        // A lock around a dictionary (held for a lookup, never across I/O) instead of a ConcurrentDictionary, whose
+        // every insert allocates a node.
+        private readonly Dictionary<long, IPendingCall> _calls = [];
+        private readonly Lock _gate = new();
+        private bool _closed;
+
+        public bool TryAdd(long id, IPendingCall call)
         {
+            lock (_gate)
+            {
+                return !_closed && _calls.TryAdd(id, call);
+            }
+        }
+
+        public bool TryTake(long id, [NotNullWhen(true)] out IPendingCall? call)
+        {
+            lock (_gate)
+            {
+                return _calls.Remove(id, out call);
+            }
+        }
+
+        public bool TryGet(long id, [NotNullWhen(true)] out IPendingCall? call)
+        {
+            lock (_gate)
+            {
+                return _calls.TryGetValue(id, out call);
+            }
+        }
+
+        public IPendingCall[] Close()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+                var calls = _calls.Values.ToArray();
+                _calls.Clear();
+                return calls;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A unary call's reply, awaited as a <see cref="ValueTask{TResult}"/> and pooled: it returns to the pool once its
+    /// result is read. Exactly one of Complete, End, Fail or Cancel runs per use, by whoever took the call out of
+    /// <see cref="PendingCalls"/>; the cancellation registration is disposed before the call is reused, so a late
+    /// cancellation cannot reach the next use.
+    /// </summary>
+    private sealed class UnaryCall : IPendingCall, IValueTaskSource<PooledBytes>
+    {
+        private const int MaxPooled = 1024;
+        private static readonly ConcurrentQueue<UnaryCall> Pool = new();
+        private static int s_pooled;
+
+        private ManualResetValueTaskSourceCore<PooledBytes> _core = new() { RunContinuationsAsynchronously = true };
+        private CancellationTokenRegistration _cancellation;
+        private RunnerClientConnection? _connection;
+        private long _id;
+
+        public ValueTask<PooledBytes> Reply => new(this, _core.Version);
+
+        public static UnaryCall Rent()
+        {
+            if (Pool.TryDequeue(out var call))
+            {
+                Interlocked.Decrement(ref s_pooled);
+                return call;
+            }
+
+            return new UnaryCall();
+        }
+
+        public void CancelWith(RunnerClientConnection connection, long id, CancellationToken token)
+        {
+            _connection = connection;
+            _id = id;
+            _cancellation = token.UnsafeRegister(static (state, token) =>
+            {
+                var call = (UnaryCall)state!;
+                call._connection!.Cancel(call._id, token);
+            }, this);
         }
 
         public void Complete(Frame frame)
@@ -336,19 +430,47 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
             if (frame.Kind == FrameKind.Failure)
             {
                 frame.Dispose();
-                TrySetException(RemoteError.ToException((RemoteErrorCode)frame.Flags, frame.Meta ?? "Remote failure."));
+                _core.SetException(RemoteError.ToException((RemoteErrorCode)frame.Flags, frame.Meta ?? "Remote failure."));
             }
-            else if (!TrySetResult(frame))
+            else
             {
-                frame.Dispose();
+                _core.SetResult(frame.PooledPayload);
             }
         }
 
-        public void End() => TrySetException(new MalformedFrameException("StreamEnd for a unary call."));
+        public void End() => _core.SetException(new MalformedFrameException("StreamEnd for a unary call."));
 
-        public void Fail(Exception error) => TrySetException(error);
+        public void Fail(Exception error) => _core.SetException(error);
 
-        public void Cancel(CancellationToken token) => TrySetCanceled(token);
+        public void Cancel(CancellationToken token) => _core.SetException(new OperationCanceledException(token));
+
+        public PooledBytes GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                _cancellation.Dispose();
+                _cancellation = default;
+                _connection = null;
+                _core.Reset();
+                if (Interlocked.Increment(ref s_pooled) <= MaxPooled)
+                {
+                    Pool.Enqueue(this);
+                }
+                else
+                {
+                    Interlocked.Decrement(ref s_pooled);
+                }
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 
     private sealed class StreamCall : IPendingCall

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
@@ -11,7 +11,9 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// </summary>
 internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, int maxPending, ILogger logger) : IReadGate
 {
-    private readonly ConcurrentDictionary<long, CancellationTokenSource> _inFlight = new();
+    private readonly InFlightRequests _inFlight = new();
+    private readonly Stack<ServedRequest> _servedPool = new();
+    private readonly Lock _servedPoolGate = new();
     private CancellationToken _closed;
     private int _pending;
     private TaskCompletionSource? _drained;
@@ -20,6 +22,8 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
     public int Pending => Volatile.Read(ref _pending);
 
     public FrameConnection Frames => connection;
+
+    private IRunnerRpcHandler Handler => handler;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -32,10 +36,7 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         finally
         {
             await closing.CancelAsync().ConfigureAwait(false);
-            foreach (var (_, cts) in _inFlight)
-            {
-                await cts.CancelAsync().ConfigureAwait(false);
-            }
+            _inFlight.CancelAll();
         }
     }
 
@@ -55,11 +56,7 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
                 break;
             case FrameKind.Cancel:
                 frame.Dispose();
-                if (_inFlight.TryGetValue(frame.RequestId, out var cts))
-                {
-                    cts.Cancel();
-                }
-
+                _inFlight.Cancel(frame.RequestId);
                 break;
             case FrameKind.Request:
             case FrameKind.StreamRequest:
@@ -67,16 +64,22 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
             case FrameKind.Notify:
                 // Not linked to the connection's token (a registration per request, contended under load):
                 // closing the connection cancels every in-flight request's source instead.
-                var requestCts = new CancellationTokenSource();
-                if (!_inFlight.TryAdd(frame.RequestId, requestCts))
+                if (!_inFlight.TryStart(frame.RequestId, out var interrupt))
                 {
-                    requestCts.Dispose();
                     frame.Dispose();
                     throw new MalformedFrameException($"Request id {frame.RequestId} is already in flight on this connection.");
                 }
 
                 Interlocked.Increment(ref _pending);
-                _ = ServeAsync(frame, requestCts);
+                if (frame.Kind == FrameKind.Request)
+                {
+                    RentServed().Start(frame, interrupt);
+                }
+                else
+                {
+                    _ = ServeAsync(frame, interrupt);
+                }
+
                 break;
             default:
                 frame.Dispose();
@@ -92,10 +95,6 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         {
             switch (frame.Kind)
             {
-                case FrameKind.Request:
-                    var reply = await handler.HandleRequestAsync(frame.Payload, persisted, cts.Token).ConfigureAwait(false);
-                    await SendAsync(new OutgoingFrame(FrameKind.Success, id, Payload: reply)).ConfigureAwait(false);
-                    break;
                 case FrameKind.StreamRequest:
                     await foreach (var chunk in handler.HandleStreamAsync(frame.Payload, persisted, cts.Token).ConfigureAwait(false))
                     {
@@ -120,22 +119,158 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
         }
         catch (Exception ex)
         {
-            var (code, message) = RemoteError.From(ex);
-            if (code == RemoteErrorCode.Internal)
-            {
-                logger.LogError(ex, "Runner RPC {RequestId} from {Peer} failed", id, connection.Peer);
-            }
-
-            await SendAsync(new OutgoingFrame(FrameKind.Failure, id, (byte)code, message)).ConfigureAwait(false);
+            await SendAsync(FailureFrame(id, ex)).ConfigureAwait(false);
         }
         finally
         {
             frame.Dispose();
-            // Not disposed: a Cancel frame or the connection closing may still cancel it, and a source without
-            // a timer or links holds nothing that needs disposing.
-            _inFlight.TryRemove(id, out _);
+            // Not disposed: a source without a timer or links holds nothing that needs disposing. Not reused either:
+            // a stream's or a persisted request's work may still hold its token.
+            _inFlight.Finish(id, cts, reusable: false);
             ReleasePending();
         }
+    }
+
+    private OutgoingFrame FailureFrame(long id, Exception ex)
+    {
+        var (code, message) = RemoteError.From(ex);
+        if (code == RemoteErrorCode.Internal)
+        {
+            logger.LogError(ex, "Runner RPC {RequestId} from {Peer} failed", id, connection.Peer);
+        }
+
+        return new OutgoingFrame(FrameKind.Failure, id, (byte)code, message);
+    }
+
+    private ServedRequest RentServed()
+    {
+        lock (_servedPoolGate)
+        {
+            if (_servedPool.TryPop(out var served))
+            {
+                return served;
+            }
+        }
+
+        return new ServedRequest(this);
+    }
+
+    /// <summary>Queues a request's reply (or failure) and releases its pending slot once queued.</summary>
+    private void QueueReply(OutgoingFrame reply)
+    {
+        if (connection.TrySend(reply))
+        {
+            ReleasePending();
+            return;
+        }
+
+        _ = QueueReplyWhenRoomAsync(reply);
+    }
+
+    private async Task QueueReplyWhenRoomAsync(OutgoingFrame reply)
+    {
+        try
+        {
+            await SendAsync(reply).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleasePending();
+        }
+    }
+
+    /// <summary>
+    /// A Request frame being served, pooled per connection: the handler's reply is awaited through a cached
+    /// continuation, so serving a request allocates neither a task nor a state machine.
+    /// </summary>
+    private sealed class ServedRequest
+    {
+        private readonly RunnerServerConnection _owner;
+        private readonly Action _onReplied;
+        private ConfiguredValueTaskAwaitable<PooledBytes>.ConfiguredValueTaskAwaiter _reply;
+        private Frame _frame;
+        private CancellationTokenSource? _interrupt;
+
+        public ServedRequest(RunnerServerConnection owner)
+        {
+            _owner = owner;
+            _onReplied = OnReplied;
+        }
+
+        public void Start(Frame frame, CancellationTokenSource interrupt)
+        {
+            _frame = frame;
+            _interrupt = interrupt;
+            ValueTask<PooledBytes> reply;
+            try
+            {
+                reply = _owner.Handler.HandleRequestAsync(frame.Payload, IsPersisted(frame), interrupt.Token);
+            }
+            catch (Exception ex)
+            {
+                Finish(default, ex);
+                return;
+            }
+
+            _reply = reply.ConfigureAwait(false).GetAwaiter();
+            if (_reply.IsCompleted)
+            {
+                OnReplied();
+            }
+            else
+            {
+                _reply.UnsafeOnCompleted(_onReplied);
+            }
+        }
+
+        private void OnReplied()
+        {
+            PooledBytes reply = default;
+            Exception? error = null;
+            try
+            {
+                reply = _reply.GetResult();
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+
+            _reply = default;
+            Finish(reply, error);
+        }
+
+        private void Finish(PooledBytes reply, Exception? error)
+        {
+            var (frame, interrupt) = (_frame, _interrupt!);
+            (_frame, _interrupt) = (default, null);
+            var id = frame.RequestId;
+            var persisted = IsPersisted(frame);
+            frame.Dispose();
+            var interrupted = error is OperationCanceledException && interrupt.IsCancellationRequested;
+            // A persisted request's run may outlive its reply, holding the token: its source is not reused.
+            _owner._inFlight.Finish(id, interrupt, reusable: !persisted && error is null);
+            var owner = _owner;
+            lock (owner._servedPoolGate)
+            {
+                owner._servedPool.Push(this);
+            }
+
+            if (interrupted)
+            {
+                owner.ReleasePending(); // cancelled by the caller or the connection closed: nobody waits for a reply
+            }
+            else if (error is not null)
+            {
+                owner.QueueReply(owner.FailureFrame(id, error));
+            }
+            else
+            {
+                owner.QueueReply(new OutgoingFrame(FrameKind.Success, id, Payload: reply.Memory, Rented: reply.Array));
+            }
+        }
+
+        private static bool IsPersisted(Frame frame) => (frame.Flags & (byte)FrameFlags.Persisted) != 0;
     }
 
     /// <summary>Queues a connection-level answer (a pong, a refused Hello), counted as pending like a request's reply.</summary>

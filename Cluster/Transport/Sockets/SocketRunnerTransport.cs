@@ -41,18 +41,19 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<ReadOnlyMemory<byte>> RequestAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+    public ValueTask<PooledBytes> RequestAsync(RunnerAddress runner, PooledBytes envelope, bool persisted, CancellationToken cancellationToken)
     {
-        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
-        using var reply = await connection.CallAsync(FrameKind.Request, persisted ? FrameFlags.Persisted : FrameFlags.None, null, envelope, null, cancellationToken).ConfigureAwait(false);
-        return reply.Payload.ToArray();
+        var flags = persisted ? FrameFlags.Persisted : FrameFlags.None;
+        return PeerOf(runner).OpenConnection is { } connection
+            ? connection.CallAsync(FrameKind.Request, flags, envelope, cancellationToken)
+            : ConnectThenCallAsync(runner, FrameKind.Request, flags, envelope, cancellationToken);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
-        await foreach (var chunk in connection.StreamAsync(persisted ? FrameFlags.Persisted : FrameFlags.None, null, envelope, null, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in connection.StreamAsync(persisted ? FrameFlags.Persisted : FrameFlags.None, envelope, cancellationToken).ConfigureAwait(false))
         {
             using (chunk)
             {
@@ -64,15 +65,13 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     /// <inheritdoc />
     public async Task NotifyAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
     {
-        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
-        using var reply = await connection.CallAsync(FrameKind.Notify, FrameFlags.None, null, envelope, null, cancellationToken).ConfigureAwait(false);
+        using var reply = await ConnectThenCallAsync(runner, FrameKind.Notify, FrameFlags.None, PooledBytes.CopyOf(envelope.Span), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task SendEnvelopeAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
     {
-        var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
-        using var reply = await connection.CallAsync(FrameKind.Envelope, FrameFlags.Persisted, null, envelope, null, cancellationToken).ConfigureAwait(false);
+        using var reply = await ConnectThenCallAsync(runner, FrameKind.Envelope, FrameFlags.Persisted, PooledBytes.CopyOf(envelope.Span), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -133,8 +132,26 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
         return new DnsEndPoint(address.Host, address.Port);
     }
 
-    private Task<RunnerClientConnection> ConnectAsync(RunnerAddress runner, CancellationToken cancellationToken) =>
-        _peers.GetOrAdd(runner, static (address, transport) => new Peer(transport, address), this).GetAsync(cancellationToken);
+    private Task<RunnerClientConnection> ConnectAsync(RunnerAddress runner, CancellationToken cancellationToken) => PeerOf(runner).GetAsync(cancellationToken);
+
+    private Peer PeerOf(RunnerAddress runner) => _peers.GetOrAdd(runner, static (address, transport) => new Peer(transport, address), this);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<PooledBytes> ConnectThenCallAsync(RunnerAddress runner, FrameKind kind, FrameFlags flags, PooledBytes payload, CancellationToken cancellationToken)
+    {
+        RunnerClientConnection connection;
+        try
+        {
+            connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            payload.Dispose();
+            throw;
+        }
+
+        return await connection.CallAsync(kind, flags, payload, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The connection to one runner: opened on first use, replaced after it closes, with back-off between failed attempts.</summary>
     private sealed class Peer(SocketRunnerTransport transport, RunnerAddress address) : IAsyncDisposable
@@ -146,6 +163,9 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
         // found again quickly, and jitters so that every node does not reconnect to it in the same instant.
         private readonly Backoff _backoff = new(FirstBackoff, MaxBackoff, factor: 1.5);
         private long _retryAt;
+
+        /// <summary>The open connection, if there is one (the path of every call but the first).</summary>
+        public RunnerClientConnection? OpenConnection => Volatile.Read(ref _connection) is { IsClosed: false } open ? open : null;
 
         public async Task<RunnerClientConnection> GetAsync(CancellationToken cancellationToken)
         {

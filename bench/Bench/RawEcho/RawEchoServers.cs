@@ -45,12 +45,11 @@ public sealed class RawEchoServers : IAsyncDisposable
     }
 
     /// <summary>What a sender does per request: serialize the message, wrap it in an envelope, send, read the reply.</summary>
-    public async ValueTask<int> IncrementAsync(int entity, int by)
+    public async Task<int> IncrementAsync(int entity, Increment increment)
     {
-        var envelope = EnvelopeCodec.Encode(new Envelope(
-            Interlocked.Increment(ref _requestId), _entities[entity], nameof(Increment), RpcKind.Request, Serializer.Serialize(new Increment(by)), null, null));
-        var reply = await _client.RequestAsync(_addresses[entity % _addresses.Length], envelope, persisted: false, CancellationToken.None);
-        return Serializer.Deserialize<int>(reply);
+        var envelope = EnvelopeCodec.EncodePooled(Serializer, Interlocked.Increment(ref _requestId), _entities[entity], nameof(Increment), RpcKind.Request, increment, null, null);
+        using var reply = await _client.RequestAsync(_addresses[entity % _addresses.Length], envelope, persisted: false, CancellationToken.None);
+        return Serializer.Deserialize<int>(reply.Memory);
     }
 
     public async ValueTask DisposeAsync()
@@ -67,10 +66,10 @@ public sealed class RawEchoServers : IAsyncDisposable
     {
         private int _value;
 
-        public Task<ReadOnlyMemory<byte>> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+        public ValueTask<PooledBytes> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
         {
             var request = Serializer.Deserialize<Increment>(EnvelopeCodec.Decode(envelope).Payload);
-            return Task.FromResult<ReadOnlyMemory<byte>>(Serializer.Serialize(Interlocked.Add(ref _value, request.By)));
+            return ValueTask.FromResult(PooledBytes.CopyOf(Serializer.Serialize(Interlocked.Add(ref _value, request.By))));
         }
 
         public IAsyncEnumerable<ReadOnlyMemory<byte>> HandleStreamAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken) =>

@@ -1,10 +1,11 @@
 using System.Buffers;
 using System.Diagnostics.Tracing;
+using SocketRunnerAspire.Cluster.Buffers;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 
 /// <summary>
-/// Counts buffers rented from <see cref="ArrayPool{T}.Shared"/> (bytes) and not yet returned, on the calling thread,
+/// Counts buffers rented from the message buffer pools (<see cref="MessageBufferPool"/>, which includes <see cref="ArrayPool{T}.Shared"/>) and not yet returned, on the calling thread,
 /// from the runtime's ArrayPool event source. Events are raised on the renting thread, so a synchronous decoder
 /// can be checked for leaks while other threads use the pool.
 /// </summary>
@@ -13,7 +14,7 @@ public sealed class ArrayPoolLeakCounter : EventListener
     [ThreadStatic]
     private static int t_outstanding;
 
-    private static readonly int BytePoolId = ArrayPool<byte>.Shared.GetHashCode();
+    private static readonly IReadOnlyList<int> BytePoolIds = MessageBufferPool.EventSourceIds;
 
     /// <summary>Byte buffers this thread rented and has not returned since it last reset the count.</summary>
     public static int Outstanding => t_outstanding;
@@ -36,7 +37,7 @@ public sealed class ArrayPoolLeakCounter : EventListener
         }
 
         var pool = e.PayloadNames.IndexOf("poolId");
-        if (pool < 0 || e.Payload[pool] is not int id || id != BytePoolId)
+        if (pool < 0 || e.Payload[pool] is not int id || !BytePoolIds.Contains(id))
         {
             return;
         }

@@ -14,7 +14,7 @@ public sealed class EchoRpcHandler : IRunnerRpcHandler
     /// <summary>Awaited by every request before it answers (a slow entity).</summary>
     public TimeSpan Delay { get; set; }
 
-    public async Task<ReadOnlyMemory<byte>> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
+    public async ValueTask<PooledBytes> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _requests);
         if (Delay > TimeSpan.Zero)
@@ -22,7 +22,7 @@ public sealed class EchoRpcHandler : IRunnerRpcHandler
             await Task.Delay(Delay, cancellationToken);
         }
 
-        return envelope.ToArray();
+        return PooledBytes.CopyOf(envelope.Span);
     }
 
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> HandleStreamAsync(ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ internal sealed class ListeningTransport(SocketRunnerTransport inner) : IRunnerT
         return server;
     }
 
-    public Task<ReadOnlyMemory<byte>> RequestAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken) =>
+    public ValueTask<PooledBytes> RequestAsync(RunnerAddress runner, PooledBytes envelope, bool persisted, CancellationToken cancellationToken) =>
         inner.RequestAsync(runner, envelope, persisted, cancellationToken);
 
     public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using SocketRunnerAspire.Cluster.Transport;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;

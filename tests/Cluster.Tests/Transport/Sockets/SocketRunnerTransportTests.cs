@@ -1,3 +1,4 @@
+using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Tests.Support;
