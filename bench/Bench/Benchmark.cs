@@ -59,6 +59,8 @@ public static class Benchmark
             await EveryEntityAnswersAsync(system, call);
         }
 
+        await deployment.SettleAsync();
+
         var allRuns = new List<LoadResult>();
         for (var round = 1; round <= options.Rounds; round++)
         {

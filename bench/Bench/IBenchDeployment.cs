@@ -16,4 +16,7 @@ public interface IBenchDeployment : IAsyncDisposable
     Task<ISocketRunnerUnderTest> StartSocketRunnerAsync(int runners);
 
     Task<IOrleansUnderTest> StartOrleansAsync(int silos);
+
+    /// <summary>Returns once the started nodes have finished their start-up work, before anything is measured.</summary>
+    Task SettleAsync();
 }

@@ -26,6 +26,9 @@ public sealed class InProcessDeployment : IBenchDeployment
 
     public async Task<IOrleansUnderTest> StartOrleansAsync(int silos) => await OrleansBenchCluster.StartAsync(silos);
 
+    /// <summary>Nothing to wait for: each run's warm-up covers the one process.</summary>
+    public Task SettleAsync() => Task.CompletedTask;
+
     public async ValueTask DisposeAsync()
     {
         if (_redis is not null)

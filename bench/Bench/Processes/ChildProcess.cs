@@ -125,6 +125,26 @@ public sealed class ChildProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>The processor time every running child has used so far, summed.</summary>
+    public static TimeSpan ProcessorTimeOfAll()
+    {
+        var total = TimeSpan.Zero;
+        foreach (var child in Running.Keys)
+        {
+            try
+            {
+                child._process.Refresh();
+                total += child._process.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited meanwhile.
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>Kills every child this process started and has not disposed yet.</summary>
     public static void KillAll()
     {
