@@ -27,9 +27,6 @@ public static class Benchmark
         var extras = new Dictionary<string, double>();
         var total = Stopwatch.StartNew();
 
-        // Request/response: the three systems run side by side, interleaved per concurrency and repeated for `rounds`
-        // rounds, so that a drifting machine (these are shared VMs) affects all three alike; each cell reports the
-        // run with the median throughput.
         var systems = new List<(MeasuredSystem System, Func<int, ValueTask> Call)>();
         await using var echo = options.Runs("raw-echo") ? await deployment.StartRawEchoAsync(Nodes, Entities) : null;
         if (echo is not null)
@@ -40,18 +37,18 @@ public static class Benchmark
         await using var cluster = options.Runs("socketrunner") ? await deployment.StartSocketRunnerAsync(Nodes) : null;
         var one = new Increment(1);
         var counters = cluster is null ? [] : Enumerable.Range(0, Entities).Select(i => cluster.Client.GetEntity<BenchCounter>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
-        var socketRunner = cluster is null ? null : new MeasuredSystem(mode, "socketrunner", cluster);
-        if (socketRunner is not null)
+        var socketRunnerSystem = cluster is null ? null : new MeasuredSystem(mode, "socketrunner", cluster);
+        if (socketRunnerSystem is not null)
         {
-            systems.Add((socketRunner, async i => await counters[i % Entities].AskAsync(one)));
+            systems.Add((socketRunnerSystem, async i => await counters[i % Entities].AskAsync(one)));
         }
 
         await using var orleans = options.Runs("orleans") ? await deployment.StartOrleansAsync(Nodes) : null;
         var orleansSystem = orleans is null ? null : new MeasuredSystem(mode, "orleans", orleans);
-        if (orleans is not null)
+        if (orleansSystem is not null)
         {
-            var grains = Enumerable.Range(0, Entities).Select(i => orleans.Client.GetGrain<ICounterGrain>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
-            systems.Add((orleansSystem!, async i => await grains[i % Entities].Increment(1)));
+            var grains = Enumerable.Range(0, Entities).Select(i => orleans!.Client.GetGrain<ICounterGrain>(i.ToString(CultureInfo.InvariantCulture))).ToArray();
+            systems.Add((orleansSystem, async i => await grains[i % Entities].Increment(1)));
         }
 
         foreach (var (system, call) in systems)
@@ -61,6 +58,9 @@ public static class Benchmark
 
         await deployment.SettleAsync();
 
+        // Request/response: the three systems run side by side, interleaved per concurrency and repeated for `rounds`
+        // rounds, so that a drifting machine (these are shared VMs) affects all three alike; each cell reports the
+        // run with the median throughput.
         var allRuns = new List<LoadResult>();
         for (var round = 1; round <= options.Rounds; round++)
         {
@@ -86,13 +86,13 @@ public static class Benchmark
         {
             // Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
             var persisted = new PersistedIncrement(1);
-            var persistedRun = await ClosedLoopLoad.RunAsync(socketRunner!, "PersistedIncrement", 64, options.PersistedRequests, 1_000, options.TimeBound,
+            var persistedRun = await ClosedLoopLoad.RunAsync(socketRunnerSystem!, "PersistedIncrement", 64, options.PersistedRequests, 1_000, options.TimeBound,
                 async i => await counters[i % Entities].AskAsync(persisted));
             results.Add(persistedRun);
             Console.WriteLine(persistedRun.ToConsoleLine());
 
             // Activation: one message to each of many new entities; managed memory per idle entity afterwards.
-            var (seconds, bytes) = await MeasureActivationAsync(socketRunner!, i => cluster.Client.GetEntity<BenchCounter>($"a{i}").AskAsync(one));
+            var (seconds, bytes) = await MeasureActivationAsync(socketRunnerSystem!, i => cluster.Client.GetEntity<BenchCounter>($"a{i}").AskAsync(one));
             extras["socketrunner.activation.seconds"] = seconds;
             extras["socketrunner.activation.bytesPerEntity"] = bytes;
             Console.WriteLine($"  socketrunner  activated {options.Activations:N0} entities in {seconds:N2} s, {bytes:N0} bytes each");

@@ -18,10 +18,11 @@ public static class SummaryTable
             {
                 mode = ours.Mode,
                 concurrency = ours.Concurrency,
-                throughputVsOrleans = orleans is null ? double.NaN : ours.Throughput / orleans.Throughput,
-                p99VsOrleans = orleans is null ? double.NaN : ours.P99Ms / orleans.P99Ms,
-                throughputVsRawEcho = raw is null ? double.NaN : ours.Throughput / raw.Throughput,
-                allocatedVsOrleans = orleans is null ? double.NaN : ours.AllocatedBytesPerRequest / orleans.AllocatedBytesPerRequest,
+                // null, not NaN, when a system was not run (`--only`): JSON has no NaN.
+                throughputVsOrleans = orleans is null ? (double?)null : ours.Throughput / orleans.Throughput,
+                p99VsOrleans = orleans is null ? (double?)null : ours.P99Ms / orleans.P99Ms,
+                throughputVsRawEcho = raw is null ? (double?)null : ours.Throughput / raw.Throughput,
+                allocatedVsOrleans = orleans is null ? (double?)null : ours.AllocatedBytesPerRequest / orleans.AllocatedBytesPerRequest,
             };
         }).ToArray();
 

@@ -52,7 +52,7 @@ public sealed class ChildProcess : IAsyncDisposable
             info.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
         }
 
-        foreach (var argument in (string[])["--role", role, .. arguments])
+        foreach (var argument in (string[])[ChildRoleHost.RoleArgument, role, .. arguments])
         {
             info.ArgumentList.Add(argument);
         }
@@ -65,10 +65,10 @@ public sealed class ChildProcess : IAsyncDisposable
         _ = child.ReadRepliesAsync();
         try
         {
-            var ready = await child.NextReplyAsync("ready");
-            if (ready != "ready")
+            var ready = await child.NextReplyAsync(ChildRoleHost.ReadyReply);
+            if (ready != ChildRoleHost.ReadyReply)
             {
-                throw new InvalidOperationException($"{name} said '{ready}' instead of 'ready'.");
+                throw new InvalidOperationException($"{name} said '{ready}' instead of '{ChildRoleHost.ReadyReply}'.");
             }
         }
         catch

@@ -3,12 +3,13 @@ using System.Globalization;
 namespace SocketRunnerAspire.Bench.Processes;
 
 /// <summary>
-/// The child's side of <see cref="ChildProcess"/>: starts the node its <c>--role</c> names, writes "ready" on stdout, then
+/// The child's side of <see cref="ChildProcess"/>: starts the node its <c>--role</c> names, writes <see cref="ReadyReply"/> on stdout, then
 /// answers one line per command line on stdin until told to stop, or until stdin closes (the benchmark is gone).
 /// </summary>
 public static class ChildRoleHost
 {
     public const string RoleArgument = "--role";
+    public const string ReadyReply = "ready";
     public const string AllocatedCommand = "allocated";
     public const string ManagedCommand = "managed";
     public const string StopCommand = "stop";
@@ -27,7 +28,7 @@ public static class ChildRoleHost
             EchoRole.Name => await EchoRole.StartAsync(args),
             _ => throw new ArgumentException($"Unknown role '{role}'."),
         };
-        await replies.WriteLineAsync("ready");
+        await replies.WriteLineAsync(ReadyReply);
 
         using var commands = new StreamReader(Console.OpenStandardInput());
         while (await commands.ReadLineAsync() is { } command)
