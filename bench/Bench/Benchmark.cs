@@ -15,13 +15,16 @@ namespace SocketRunnerAspire.Bench;
 /// </summary>
 public static class Benchmark
 {
+    /// <summary>0 for a fixed heap count (Bench.csproj says why), 1 for DATAS.</summary>
+    private static string DynamicAdaptationMode => AppContext.GetData("System.GC.DynamicAdaptationMode")?.ToString() ?? "default";
+
     public static async Task RunAsync(BenchOptions options, IBenchDeployment deployment)
     {
         const int Entities = BenchOptions.Entities;
         const int Nodes = BenchOptions.Nodes;
         var mode = deployment.Mode;
         Console.WriteLine($"SocketRunnerAspire benchmark: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
-            $"server GC {GCSettings.IsServerGC}, {options.Size} run, {mode}");
+            $"server GC {GCSettings.IsServerGC} (dynamic adaptation mode {DynamicAdaptationMode}), {options.Size} run, {mode}");
 
         var results = new List<LoadResult>();
         var extras = new Dictionary<string, double>();
@@ -162,7 +165,7 @@ public static class Benchmark
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Output))!);
         await File.WriteAllTextAsync(options.Output, JsonSerializer.Serialize(new
         {
-            machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription, dotnet = Environment.Version.ToString(), serverGc = GCSettings.IsServerGC },
+            machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription, dotnet = Environment.Version.ToString(), serverGc = GCSettings.IsServerGC, gcDynamicAdaptationMode = DynamicAdaptationMode },
             mode = options.Size,
             processMode = mode,
             entities = Entities,

@@ -36,7 +36,7 @@ public static class ChildRoleHost
             switch (command)
             {
                 case AllocatedCommand:
-                    await replies.WriteLineAsync(GC.GetTotalAllocatedBytes(precise: false).ToString(CultureInfo.InvariantCulture));
+                    await replies.WriteLineAsync(GC.GetTotalAllocatedBytes(precise: true).ToString(CultureInfo.InvariantCulture));
                     break;
                 case ManagedCommand:
                     await replies.WriteLineAsync(ManagedMemory.AfterFullCollection().ToString(CultureInfo.InvariantCulture));
