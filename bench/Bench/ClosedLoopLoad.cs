@@ -5,15 +5,16 @@ namespace SocketRunnerAspire.Bench;
 /// <summary>
 /// A closed-loop load generator: <c>concurrency</c> workers each send one request, wait for its reply and send
 /// the next, until a fixed number of requests is done or the time bound passes. Every latency is kept
-/// (preallocated, so the generator does not allocate per request) for exact percentiles.
+/// (preallocated, so the generator does not allocate per request) for exact percentiles. Allocation is read from
+/// every process of the system just before and just after the measured part.
 /// </summary>
 public static class ClosedLoopLoad
 {
-    /// <summary>When set (`--alloc-profile`), each measured run prints where its allocations went.</summary>
+    /// <summary>When set (`--alloc-profile`), each measured run prints where its allocations went (in-process mode).</summary>
     public static AllocationProfile? Profile { get; set; }
 
     public static async Task<LoadResult> RunAsync(
-        string system, string scenario, int concurrency, int requests, int warmup, TimeSpan timeBound, Func<int, ValueTask> call)
+        MeasuredSystem system, string scenario, int concurrency, int requests, int warmup, TimeSpan timeBound, Func<int, ValueTask> call)
     {
         // Warm up for the given count and at least two seconds, so tiered JIT has compiled the hot path.
         var warming = Stopwatch.StartNew();
@@ -25,20 +26,20 @@ public static class ClosedLoopLoad
 
         var latencies = new long[requests];
         Profile?.Start();
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var allocatedBefore = await system.Deployment.AllocatedBytesAsync();
         var started = Stopwatch.GetTimestamp();
         var (done, errors) = await DriveAsync(concurrency, requests, timeBound, call, latencies);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        var allocated = await system.Deployment.AllocatedBytesAsync() - allocatedBefore;
         if (Profile is not null)
         {
-            Console.WriteLine($"  allocations of {system} {scenario} c={concurrency} (sampled):");
+            Console.WriteLine($"  allocations of {system.Name} {scenario} c={concurrency} (sampled):");
             Console.Write(Profile.Stop(Math.Max(done, 1)));
         }
 
         var measured = latencies.AsSpan(0, done);
         measured.Sort();
-        return new LoadResult(system, scenario, concurrency, done, seconds, done / seconds,
+        return new LoadResult(system.Mode, system.Name, scenario, concurrency, done, seconds, done / seconds,
             Percentile(measured, 0.50), Percentile(measured, 0.99), Percentile(measured, 0.999), errors, done == 0 ? double.NaN : allocated / (double)done);
     }
 

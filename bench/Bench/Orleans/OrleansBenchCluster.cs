@@ -1,13 +1,10 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
 
 namespace SocketRunnerAspire.Bench.Orleans;
 
-/// <summary>Orleans silos and an external client in one process, with localhost (development) clustering on loopback.</summary>
-public sealed class OrleansBenchCluster : IAsyncDisposable
+/// <summary>Orleans silos and an external client in one process (<see cref="OrleansHosts"/>).</summary>
+public sealed class OrleansBenchCluster : IOrleansUnderTest
 {
     private readonly List<IHost> _silos = [];
     private IHost? _client;
@@ -19,28 +16,22 @@ public sealed class OrleansBenchCluster : IAsyncDisposable
         var cluster = new OrleansBenchCluster();
         var siloPorts = Enumerable.Range(0, silos).Select(_ => FreePort.Next()).ToArray();
         var gatewayPorts = Enumerable.Range(0, silos).Select(_ => FreePort.Next()).ToArray();
-        var primary = new IPEndPoint(IPAddress.Loopback, siloPorts[0]);
         var clusterId = $"bench-{Guid.NewGuid():N}";
         for (var i = 0; i < silos; i++)
         {
-            var (siloPort, gatewayPort) = (siloPorts[i], gatewayPorts[i]);
-            var silo = Host.CreateDefaultBuilder()
-                .UseOrleans(builder => builder
-                    .UseLocalhostClustering(siloPort, gatewayPort, primary, serviceId: "bench", clusterId: clusterId))
-                .ConfigureLogging(logging => logging.ClearProviders())
-                .Build();
+            var silo = OrleansHosts.Silo(clusterId, siloPorts[i], gatewayPorts[i], siloPorts[0]);
             await silo.StartAsync();
             cluster._silos.Add(silo);
         }
 
-        cluster._client = Host.CreateDefaultBuilder()
-            .UseOrleansClient(builder => builder
-                .UseLocalhostClustering(gatewayPorts, serviceId: "bench", clusterId: clusterId))
-            .ConfigureLogging(logging => logging.ClearProviders())
-            .Build();
+        cluster._client = OrleansHosts.Client(clusterId, gatewayPorts);
         await cluster._client.StartAsync();
         return cluster;
     }
+
+    public ValueTask<long> AllocatedBytesAsync() => ValueTask.FromResult(GC.GetTotalAllocatedBytes(precise: false));
+
+    public ValueTask<long> ManagedBytesAsync() => ValueTask.FromResult(ManagedMemory.AfterFullCollection());
 
     public async ValueTask DisposeAsync()
     {
