@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using SocketRunnerAspire.Cluster.Buffers;
@@ -16,9 +15,7 @@ namespace SocketRunnerAspire.Cluster.Routing;
 /// </summary>
 internal sealed class EncodedReply : IValueTaskSource<PooledBytes>
 {
-    private const int MaxPooled = 1024;
-    private static readonly ConcurrentQueue<EncodedReply> Pool = new();
-    private static int s_pooled;
+    private static readonly BoundedPool<EncodedReply> Pool = new(1024);
 
     private readonly Action _onEntityReplied;
     private ManualResetValueTaskSourceCore<PooledBytes> _core;
@@ -70,13 +67,7 @@ internal sealed class EncodedReply : IValueTaskSource<PooledBytes>
 
     private static EncodedReply Rent()
     {
-        if (Pool.TryDequeue(out var reply))
-        {
-            Interlocked.Decrement(ref s_pooled);
-            return reply;
-        }
-
-        return new EncodedReply();
+        return Pool.TryRent(out var reply) ? reply : new EncodedReply();
     }
 
     private void OnEntityReplied()
@@ -103,14 +94,7 @@ internal sealed class EncodedReply : IValueTaskSource<PooledBytes>
             _entityReply = default;
             _rpc = null;
             _serializer = null;
-            if (Interlocked.Increment(ref s_pooled) <= MaxPooled)
-            {
-                Pool.Enqueue(this);
-            }
-            else
-            {
-                Interlocked.Decrement(ref s_pooled);
-            }
+            Pool.Return(this);
         }
     }
 

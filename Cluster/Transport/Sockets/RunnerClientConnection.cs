@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
@@ -9,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Buffers;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
@@ -392,9 +392,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     /// </summary>
     private sealed class UnaryCall : IPendingCall, IValueTaskSource<PooledBytes>
     {
-        private const int MaxPooled = 1024;
-        private static readonly ConcurrentQueue<UnaryCall> Pool = new();
-        private static int s_pooled;
+        private static readonly BoundedPool<UnaryCall> Pool = new(1024);
 
         private ManualResetValueTaskSourceCore<PooledBytes> _core = new() { RunContinuationsAsynchronously = true };
         private CancellationTokenRegistration _cancellation;
@@ -405,13 +403,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
 
         public static UnaryCall Rent()
         {
-            if (Pool.TryDequeue(out var call))
-            {
-                Interlocked.Decrement(ref s_pooled);
-                return call;
-            }
-
-            return new UnaryCall();
+            return Pool.TryRent(out var call) ? call : new UnaryCall();
         }
 
         public void CancelWith(RunnerClientConnection connection, long id, CancellationToken token)
@@ -456,14 +448,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
                 _cancellation = default;
                 _connection = null;
                 _core.Reset();
-                if (Interlocked.Increment(ref s_pooled) <= MaxPooled)
-                {
-                    Pool.Enqueue(this);
-                }
-                else
-                {
-                    Interlocked.Decrement(ref s_pooled);
-                }
+                Pool.Return(this);
             }
         }
 
