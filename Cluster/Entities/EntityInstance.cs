@@ -1,97 +1,161 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
-using System.Threading.Channels;
-using SocketRunnerAspire.Cluster.Addressing;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 
 /// <summary>
-/// One live entity: its handler object, its mailbox and the workers that drain it (one by default,
-/// so messages are handled in order). The mailbox counts unreplied requests against the capacity.
+/// One live entity: its handler object and its mailbox. The mailbox counts unreplied requests against the
+/// capacity and is drained on the thread pool, at most <c>Concurrency</c> handlers at a time (one by default, so
+/// messages are handled in order).
 /// </summary>
-internal sealed class EntityInstance
+/// <remarks>
+/// An idle instance holds no task, channel or timer: only its queue and, once it has handled a cancellable
+/// request, one reusable interrupt source. A message that arrives while nothing runs queues the instance itself as
+/// a thread-pool work item; handlers that complete synchronously are drained in one loop without allocating.
+/// </remarks>
+internal sealed class EntityInstance : IThreadPoolWorkItem
 {
-    private readonly EntityRegistration _registration;
-    private readonly ILogger _logger;
-    private readonly int _capacity;
-    private readonly Channel<EntityWork> _mailbox;
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly EntityManager _owner;
+    // Guards every field below; handlers and factories never run under it.
+    private readonly Queue<EntityWork> _mailbox = new();
+    private readonly int _limit;
+    private object? _entity;
+    private EntityContext? _context;
+    private Exception? _activationError;
+    private int _pending;
+    private int _running;
+    private bool _scheduled;
+    private bool _stopped;
+    private bool _interrupted;
+    private long _lastActive;
+    // The handler token of a one-at-a-time instance: reset after each message, replaced when a caller cancelled it.
+    private CancellationTokenSource? _interrupt;
+    // Created only when asked for (EntityContext.Stopping, a stream, a concurrent handler).
+    private CancellationTokenSource? _stopping;
     // Streams (watches, subscriptions) have no natural end, so stopping interrupts them at once instead of
     // waiting out the termination timeout for them, which would hold up every shard move while a client watches.
-    private readonly CancellationTokenSource _streamsStopping = new();
-    private readonly Lock _gate = new();
-    private readonly Task _running;
-    private bool _stopped;
-    private int _pending;
-    private readonly TimeProvider _time;
-    private long _lastActive;
+    private CancellationTokenSource? _streamsStopping;
+    private TaskCompletionSource? _drained;
 
-    public EntityInstance(EntityRegistration registration, EntityAddress address, RunnerAddress? runner, IServiceProvider services, int capacity, ILogger logger, TimeProvider time)
+    public EntityInstance(EntityManager owner, EntityAddress address)
     {
-        _time = time;
-        _lastActive = time.GetTimestamp();
-        _registration = registration;
-        _logger = logger;
-        _capacity = capacity;
+        _owner = owner;
         Address = address;
-        Context = new EntityContext(address, runner, services, _stopping.Token);
-        try
-        {
-            Entity = registration.Factory(Context);
-        }
-        catch (Exception ex)
-        {
-            throw new EntityHandlerException(ex.GetType().FullName ?? ex.GetType().Name, $"Creating entity {address} failed: {ex.Message}", ex);
-        }
-
-        _mailbox = Channel.CreateUnbounded<EntityWork>(new UnboundedChannelOptions { SingleReader = registration.Concurrency == 1 });
-        ClusterDiagnostics.EntitiesActive.Add(1);
-
-        // The workers must not inherit the activating sender's context (its Activity would become the
-        // parent of every later message's span); each message carries its own parent instead.
-        using (ExecutionContext.SuppressFlow())
-        {
-            _running = Task.Run(RunAsync);
-        }
+        var concurrency = owner.Registration.Concurrency;
+        _limit = concurrency > 0 ? concurrency : int.MaxValue;
+        _lastActive = owner.Time.GetTimestamp();
     }
 
     public EntityAddress Address { get; }
 
-    public EntityContext Context { get; }
-
-    public object Entity { get; }
+    /// <summary>The handler object; null until <see cref="EnsureActivated"/> succeeded.</summary>
+    public object? Entity => Volatile.Read(ref _entity);
 
     /// <summary>Unreplied requests.</summary>
     public int Pending => Volatile.Read(ref _pending);
 
+    /// <summary>Cancelled when the instance is interrupted (after the termination timeout of a stop).</summary>
+    public CancellationToken StoppingToken
+    {
+        get
+        {
+            lock (_mailbox)
+            {
+                return _interrupted ? new CancellationToken(true) : (_stopping ??= new CancellationTokenSource()).Token;
+            }
+        }
+    }
+
+    private CancellationToken StreamsStoppingToken
+    {
+        get
+        {
+            lock (_mailbox)
+            {
+                return _stopped ? new CancellationToken(true) : (_streamsStopping ??= new CancellationTokenSource()).Token;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates the handler object on the first call (under the caller's shard admission, so never on a shard being
+    /// released). Throws <see cref="EntityHandlerException"/> when the factory fails; the instance is then stopped.
+    /// </summary>
+    public void EnsureActivated()
+    {
+        if (Volatile.Read(ref _entity) is not null)
+        {
+            return;
+        }
+
+        lock (_mailbox)
+        {
+            if (_activationError is null && _entity is null && !_stopped)
+            {
+                var context = new EntityContext(Address, _owner.Runner, _owner.Services, this);
+                try
+                {
+                    var entity = _owner.Registration.Factory(context);
+                    _context = context;
+                    Volatile.Write(ref _entity, entity);
+                    ClusterDiagnostics.EntitiesActive.Add(1);
+                }
+                catch (Exception ex)
+                {
+                    _activationError = new EntityHandlerException(ex.GetType().FullName ?? ex.GetType().Name, $"Creating entity {Address} failed: {ex.Message}", ex);
+                    _stopped = true;
+                }
+            }
+
+            if (_activationError is { } error)
+            {
+                throw error;
+            }
+        }
+    }
+
     /// <summary>Queues <paramref name="work"/>; false when the instance is stopping (create a new one).</summary>
     public bool TryEnqueue(EntityWork work)
     {
-        lock (_gate)
+        bool schedule;
+        lock (_mailbox)
         {
             if (_stopped)
             {
                 return false;
             }
 
-            if (_capacity > 0 && _pending >= _capacity)
+            var capacity = _owner.MailboxCapacity;
+            if (capacity > 0 && _pending >= capacity)
             {
                 throw new MailboxFullException(Address);
             }
 
             _pending++;
-            _lastActive = _time.GetTimestamp();
-            _mailbox.Writer.TryWrite(work);
+            _lastActive = _owner.Time.GetTimestamp();
+            _mailbox.Enqueue(work);
+            schedule = TryClaimDrain();
         }
 
         ClusterDiagnostics.MailboxDepth.Add(1);
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
         return true;
     }
 
-    public bool IsIdle(TimeSpan maxIdle) =>
-        Pending == 0 && !Context.KeepAlive && _time.GetElapsedTime(Volatile.Read(ref _lastActive)) >= maxIdle;
+    public bool IsIdle(TimeSpan maxIdle)
+    {
+        lock (_mailbox)
+        {
+            return _pending == 0 && _context?.KeepAlive != true && _owner.Time.GetElapsedTime(_lastActive) >= maxIdle;
+        }
+    }
 
     /// <summary>
     /// Stops taking messages, lets queued and running ones finish within <paramref name="timeout"/>, then
@@ -99,7 +163,9 @@ internal sealed class EntityInstance
     /// </summary>
     public async Task StopAsync(TimeSpan timeout)
     {
-        lock (_gate)
+        Task drained;
+        CancellationTokenSource? streams;
+        lock (_mailbox)
         {
             if (_stopped)
             {
@@ -107,24 +173,52 @@ internal sealed class EntityInstance
             }
 
             _stopped = true;
-            _mailbox.Writer.TryComplete();
+            streams = _streamsStopping;
+            drained = _running == 0 && _mailbox.Count == 0
+                ? Task.CompletedTask
+                : (_drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
 
-        await _streamsStopping.CancelAsync().ConfigureAwait(false);
-
-        try
+        if (streams is not null)
         {
-            await _running.WaitAsync(timeout, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            _logger.LogWarning("Entity {Address} did not stop within {Timeout}; interrupting it", Address, timeout);
+            await streams.CancelAsync().ConfigureAwait(false);
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _running.ConfigureAwait(false);
-        switch (Entity)
+        if (!drained.IsCompleted)
         {
+            try
+            {
+                await drained.WaitAsync(timeout, _owner.Time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _owner.Logger.LogWarning("Entity {Address} did not stop within {Timeout}; interrupting it", Address, timeout);
+            }
+        }
+
+        CancellationTokenSource? stopping, interrupt;
+        lock (_mailbox)
+        {
+            _interrupted = true;
+            stopping = _stopping;
+            interrupt = _interrupt;
+        }
+
+        if (stopping is not null)
+        {
+            await stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (interrupt is not null)
+        {
+            await interrupt.CancelAsync().ConfigureAwait(false);
+        }
+
+        await drained.ConfigureAwait(false);
+        switch (Volatile.Read(ref _entity))
+        {
+            case null:
+                return;
             case IAsyncDisposable asyncDisposable:
                 await asyncDisposable.DisposeAsync().ConfigureAwait(false);
                 break;
@@ -136,59 +230,47 @@ internal sealed class EntityInstance
         ClusterDiagnostics.EntitiesActive.Add(-1);
     }
 
-    private async Task RunAsync()
+    /// <summary>Drains the mailbox on a thread-pool thread while handlers complete synchronously and slots are free.</summary>
+    void IThreadPoolWorkItem.Execute()
     {
-        var reader = _mailbox.Reader;
-        var concurrency = _registration.Concurrency;
-        if (concurrency == 1)
+        while (true)
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            EntityWork work;
+            lock (_mailbox)
             {
-                while (reader.TryRead(out var work))
+                if (_mailbox.Count == 0 || _running >= _limit)
                 {
-                    await ProcessAsync(work).ConfigureAwait(false);
+                    _scheduled = false;
+                    return;
                 }
+
+                work = _mailbox.Dequeue();
+                _running++;
             }
 
-            return;
+            // Completes synchronously for synchronous handlers; otherwise its end schedules the next drain.
+            _ = ProcessAsync(work);
         }
+    }
 
-        // Concurrent: up to `concurrency` handlers at once (0 = no limit), still fed in mailbox order.
-        using var slots = concurrency > 0 ? new SemaphoreSlim(concurrency) : null;
-        var running = new HashSet<Task>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+    /// <summary>Under the lock: true when the caller must queue a drain (work waits, a slot is free, none is queued).</summary>
+    private bool TryClaimDrain()
+    {
+        if (_scheduled || _mailbox.Count == 0 || _running >= _limit)
         {
-            while (reader.TryRead(out var work))
-            {
-                if (slots is not null)
-                {
-                    await slots.WaitAsync().ConfigureAwait(false);
-                }
-
-                var task = ProcessAsync(work).ContinueWith(static (_, s) => ((SemaphoreSlim?)s)?.Release(), slots, TaskScheduler.Default);
-                lock (running)
-                {
-                    running.Add(task);
-                }
-
-                _ = task.ContinueWith(t => { lock (running) { running.Remove(t); } }, TaskScheduler.Default);
-            }
+            return false;
         }
 
-        Task[] remaining;
-        lock (running)
-        {
-            remaining = [.. running];
-        }
-
-        await Task.WhenAll(remaining).ConfigureAwait(false);
+        _scheduled = true;
+        return true;
     }
 
     private async Task ProcessAsync(EntityWork work)
     {
+        CancellationTokenSource? reusable = null;
         try
         {
-            if (_stopping.IsCancellationRequested)
+            if (Volatile.Read(ref _interrupted) || Entity is not { } entity)
             {
                 work.Fail(new EntityNotAssignedToRunnerException(Address));
                 return;
@@ -201,23 +283,38 @@ internal sealed class EntityInstance
                 return;
             }
 
-            using var interrupt = work.Stream is null
-                ? CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, _stopping.Token)
-                : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, _stopping.Token, _streamsStopping.Token);
-            using var activity = ClusterDiagnostics.ActivitySource.StartActivity(
-                $"handle {Address.EntityType}.{work.Rpc.Tag}", ActivityKind.Server, work.Parent);
+            CancellationTokenSource? linked = null;
+            CancellationToken token;
+            if (work.Stream is null && _limit == 1)
+            {
+                reusable = RentInterrupt();
+                token = reusable.Token;
+            }
+            else
+            {
+                linked = work.Stream is null
+                    ? CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, StoppingToken)
+                    : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, StoppingToken, StreamsStoppingToken);
+                token = linked.Token;
+            }
+
+            using var link = reusable is null ? default : work.Cancellation.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), reusable);
+            using var disposeLinked = linked;
+            using var activity = ClusterDiagnostics.ActivitySource.HasListeners()
+                ? ClusterDiagnostics.ActivitySource.StartActivity(work.Rpc.HandleSpanName(Address.EntityType), ActivityKind.Server, work.Parent)
+                : null;
             if (activity is not null)
             {
-                ClusterDiagnostics.TagEntityCall(activity, Address, work.Rpc.Tag, Context.Runner?.ToString() ?? "local");
+                ClusterDiagnostics.TagEntityCall(activity, Address, work.Rpc.Tag, _owner.Runner?.ToString() ?? "local");
             }
 
             try
             {
                 if (work.Stream is { } stream)
                 {
-                    await foreach (var item in work.Rpc.InvokeStream(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false))
+                    await foreach (var item in work.Rpc.InvokeStream(entity, work.Request, _context!, token).ConfigureAwait(false))
                     {
-                        await stream.Writer.WriteAsync(item, interrupt.Token).ConfigureAwait(false);
+                        await stream.Writer.WriteAsync(item, token).ConfigureAwait(false);
                     }
 
                     stream.Writer.TryComplete();
@@ -225,7 +322,7 @@ internal sealed class EntityInstance
                 }
                 else
                 {
-                    var reply = await work.Rpc.InvokeAsync(Entity, work.Request, Context, interrupt.Token).ConfigureAwait(false);
+                    var reply = await work.Rpc.InvokeAsync(entity, work.Request, _context!, token).ConfigureAwait(false);
                     // A remote request's reply is sent inline by TrySetResult: end the span first, so it is
                     // exported before the caller can see the reply.
                     activity?.Stop();
@@ -239,7 +336,7 @@ internal sealed class EntityInstance
                 work.Reply.TrySetCanceled(work.Cancellation);
                 work.Stream?.Writer.TryComplete(new OperationCanceledException(work.Cancellation));
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested || (work.Stream is not null && _streamsStopping.IsCancellationRequested))
+            catch (OperationCanceledException) when (Volatile.Read(ref _interrupted) || (work.Stream is not null && Volatile.Read(ref _stopped)))
             {
                 work.Fail(new EntityNotAssignedToRunnerException(Address));
             }
@@ -257,13 +354,57 @@ internal sealed class EntityInstance
         }
         finally
         {
-            lock (_gate)
+            Finish(reusable);
+        }
+    }
+
+    private CancellationTokenSource RentInterrupt()
+    {
+        lock (_mailbox)
+        {
+            if (_interrupt is null)
             {
-                _pending--;
-                _lastActive = _time.GetTimestamp();
+                _interrupt = new CancellationTokenSource();
+                if (_interrupted)
+                {
+                    _interrupt.Cancel();   // nothing is registered on it yet: no callback runs under the lock
+                }
             }
 
-            ClusterDiagnostics.MailboxDepth.Add(-1);
+            return _interrupt;
         }
+    }
+
+    /// <summary>A message is done: frees its slot, hands the interrupt source on, and continues or completes the drain.</summary>
+    private void Finish(CancellationTokenSource? interrupt)
+    {
+        bool schedule;
+        TaskCompletionSource? drained = null;
+        lock (_mailbox)
+        {
+            // A source a caller cancelled cannot be reset; the next message gets a fresh one. Once interrupted, the
+            // cancelled source stays, so every later message sees the interruption.
+            if (interrupt is not null && !_interrupted && !interrupt.TryReset())
+            {
+                _interrupt = null;
+            }
+
+            _pending--;
+            _running--;
+            _lastActive = _owner.Time.GetTimestamp();
+            schedule = TryClaimDrain();
+            if (_stopped && _running == 0 && _mailbox.Count == 0)
+            {
+                drained = _drained;
+            }
+        }
+
+        ClusterDiagnostics.MailboxDepth.Add(-1);
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        drained?.TrySetResult();
     }
 }

@@ -11,32 +11,39 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// </summary>
 internal sealed class EntityManager : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<EntityInstance>> _instances = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, EntityInstance> _instances = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _stopping = new();
-    private readonly RunnerAddress? _runner;
-    private readonly IServiceProvider _services;
-    private readonly int _capacity;
     private readonly TimeSpan _maxIdle;
     private readonly TimeSpan _terminationTimeout;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _time;
     private readonly ITimer _reaper;
 
     public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger, TimeProvider time)
     {
-        _time = time;
+        Time = time;
         Registration = registration;
-        _runner = runner;
-        _services = services;
-        _capacity = registration.MailboxCapacity ?? mailboxCapacity;
+        Runner = runner;
+        Services = services;
+        MailboxCapacity = registration.MailboxCapacity ?? mailboxCapacity;
         _maxIdle = registration.MaxIdleTime ?? maxIdle;
         _terminationTimeout = terminationTimeout;
-        _logger = logger;
+        Logger = logger;
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_maxIdle.TotalMilliseconds / 4, 10, 5_000));
         _reaper = time.CreateTimer(static state => ((EntityManager)state!).Passivate(), this, period, period);
     }
 
     public EntityRegistration Registration { get; }
+
+    // What every instance of the type shares, kept here so an instance does not carry copies.
+    internal RunnerAddress? Runner { get; }
+
+    internal IServiceProvider Services { get; }
+
+    /// <summary>Unreplied requests an instance accepts (0 = unbounded).</summary>
+    internal int MailboxCapacity { get; }
+
+    internal ILogger Logger { get; }
+
+    internal TimeProvider Time { get; }
 
     /// <summary>Live instances.</summary>
     public int Count => _instances.Count;
@@ -46,16 +53,20 @@ internal sealed class EntityManager : IAsyncDisposable
     {
         while (true)
         {
-            var lazy = _instances.GetOrAdd(address.EntityId, _ => new Lazy<EntityInstance>(
-                () => new EntityInstance(Registration, address, _runner, _services, _capacity, _logger, _time)));
-            EntityInstance instance;
+            // GetOrAdd may build an instance that loses the race; that costs nothing, as the entity itself is
+            // only created by EnsureActivated on the instance that is in the map.
+            if (!_instances.TryGetValue(address.EntityId, out var instance))
+            {
+                instance = _instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address));
+            }
+
             try
             {
-                instance = lazy.Value;
+                instance.EnsureActivated();
             }
             catch
             {
-                _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(address.EntityId, lazy));
+                _instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
                 throw;
             }
 
@@ -65,13 +76,12 @@ internal sealed class EntityManager : IAsyncDisposable
             }
 
             // It is being passivated or stopped: forget it and activate a fresh one.
-            _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(address.EntityId, lazy));
+            _instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
         }
     }
 
     /// <summary>Messages queued or running for <paramref name="entityId"/> (0 when it is not alive here).</summary>
-    public int Pending(string entityId) =>
-        _instances.TryGetValue(entityId, out var lazy) && lazy.IsValueCreated ? lazy.Value.Pending : 0;
+    public int Pending(string entityId) => _instances.TryGetValue(entityId, out var instance) ? instance.Pending : 0;
 
     /// <summary>True when an instance of <paramref name="entityId"/> is alive here.</summary>
     public bool IsActive(string entityId) => _instances.ContainsKey(entityId);
@@ -85,11 +95,11 @@ internal sealed class EntityManager : IAsyncDisposable
     private Task StopWhereAsync(Func<EntityInstance, bool> predicate, TimeSpan? timeout = null)
     {
         var stops = new List<Task>();
-        foreach (var (id, lazy) in _instances)
+        foreach (var (id, instance) in _instances)
         {
-            if (lazy.IsValueCreated && predicate(lazy.Value) && _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
+            if (predicate(instance) && _instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
             {
-                stops.Add(lazy.Value.StopAsync(timeout ?? _terminationTimeout));
+                stops.Add(instance.StopAsync(timeout ?? _terminationTimeout));
             }
         }
 
@@ -98,11 +108,11 @@ internal sealed class EntityManager : IAsyncDisposable
 
     private void Passivate()
     {
-        foreach (var (id, lazy) in _instances)
+        foreach (var (id, instance) in _instances)
         {
-            if (lazy.IsValueCreated && lazy.Value.IsIdle(_maxIdle) && _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
+            if (instance.IsIdle(_maxIdle) && _instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
             {
-                var stop = lazy.Value.StopAsync(_terminationTimeout);
+                var stop = instance.StopAsync(_terminationTimeout);
                 _stopping.TryAdd(stop, 0);
                 _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
             }

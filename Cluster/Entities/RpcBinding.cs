@@ -10,9 +10,14 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// </summary>
 internal abstract class RpcBinding(string tag, RpcKind kind)
 {
+    private string? _handleSpanName;
+
     public string Tag { get; } = tag;
 
     public RpcKind Kind { get; } = kind;
+
+    /// <summary>The name of the span that handles this RPC (a binding belongs to one entity type, so it is formatted once).</summary>
+    public string HandleSpanName(string entityType) => _handleSpanName ??= $"handle {entityType}.{Tag}";
 
     public abstract object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload);
 
