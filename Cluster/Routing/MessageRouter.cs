@@ -32,7 +32,20 @@ internal sealed class MessageRouter(
     private readonly string _runnerName = membership.Self?.ToString() ?? "client";
     private long _nextRequestId;
 
-    public async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The caller gets a <see cref="Task{TResult}"/>, one small allocation; the send's own state (retries, span,
+    /// timings, awaiters) lives in a pooled state machine, so it costs nothing per message once the pool is warm.
+    /// </remarks>
+    public Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    {
+        var send = SendPooledAsync<TReply>(address, kind, request, cancellationToken);
+        return send.IsCompletedSuccessfully ? Task.FromResult(send.Result) : AsTask(send);
+
+        static async Task<TReply> AsTask(ValueTask<TReply> send) => await send.ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TReply> SendPooledAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
     {
         var traits = MessageTraits.Of(request.GetType());
         var tag = traits.Tag;
@@ -189,7 +202,8 @@ internal sealed class MessageRouter(
         }
     }
 
-    private async Task<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
     {
         var rpc = EntityHost.ResolveRpc(manager, tag, kind);
         var work = new EntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);

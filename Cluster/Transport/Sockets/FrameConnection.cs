@@ -143,9 +143,12 @@ internal sealed class FrameConnection
         var output = _pipe.Output;
         var scratch = new ArrayBufferWriter<byte>(4096);
         var reader = _outgoing.Reader;
+        // Waiting without a token lets the channel reuse its one waiter instead of allocating one per wait (once per
+        // frame at low load); cancellation closes the queue instead, which ends the wait.
+        using var stop = cancellationToken.UnsafeRegister(static writer => ((ChannelWriter<OutgoingFrame>)writer!).TryComplete(), _outgoing.Writer);
         try
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var frame))
                 {
