@@ -5,10 +5,16 @@ using SocketRunnerAspire.Cluster.Errors;
 namespace SocketRunnerAspire.Cluster.Shards;
 
 /// <summary>
-/// The shards this runner owns right now, and the gate work passes to reach them: work is admitted under the shard's
-/// lock only while the shard is owned, and a shard stops being owned under the same lock, so nothing is started on a
-/// shard that is being released. Owns no leases (see <see cref="ShardRebalancer"/> and <see cref="ShardLeaseRefresher"/>).
+/// The shards this runner owns right now, and the gate work passes to reach them: work is admitted only while the
+/// shard is owned, and marking a shard not owned waits until the admissions already past the gate are done, so nothing
+/// is started on a shard that is being released. Owns no leases (see <see cref="ShardRebalancer"/> and
+/// <see cref="ShardLeaseRefresher"/>).
 /// </summary>
+/// <remarks>
+/// Admission is on every message's path, so it takes no lock: it counts itself in, then checks ownership; a release
+/// clears ownership, then waits for the count to drain. The two full fences between the write and the read on each
+/// side mean that either the admission sees the shard released or the release sees the admission and waits for it.
+/// </remarks>
 internal sealed class ShardOwnership
 {
     private readonly ConcurrentDictionary<ShardId, ShardState> _shards = new();
@@ -27,13 +33,18 @@ internal sealed class ShardOwnership
     public bool IsOwned(ShardId shard) => _shards.TryGetValue(shard, out var state) && state.Owned;
 
     /// <summary>
-    /// Runs <paramref name="admit"/> under <paramref name="address"/>'s shard lock if the shard is owned; throws
+    /// Runs <paramref name="admit"/> if <paramref name="address"/>'s shard is owned (a release of the shard waits for it); throws
     /// <see cref="EntityNotAssignedToRunnerException"/> (senders retry it) if it is not.
     /// </summary>
     public void Admit<TState>(EntityAddress address, TState state, Action<EntityAddress, TState> admit)
     {
-        var shard = _shards.GetOrAdd(address.ShardId, static _ => new ShardState());
-        lock (shard)
+        if (!_shards.TryGetValue(address.ShardId, out var shard))
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+
+        Interlocked.Increment(ref shard.Admitting);
+        try
         {
             if (!shard.Owned || _stopping)
             {
@@ -41,6 +52,10 @@ internal sealed class ShardOwnership
             }
 
             admit(address, state);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref shard.Admitting);
         }
     }
 
@@ -100,11 +115,20 @@ internal sealed class ShardOwnership
             {
                 shard.Owned = false;
             }
+
+            Interlocked.MemoryBarrier();
+            var wait = default(SpinWait);
+            while (Volatile.Read(ref shard.Admitting) != 0)
+            {
+                wait.SpinOnce(); // admissions are a mailbox enqueue (or an entity's activation): short
+            }
         }
     }
 
+    // Acquired and MarkNotOwned lock it against each other; admissions only count themselves in.
     private sealed class ShardState
     {
         public volatile bool Owned;
+        public int Admitting;
     }
 }

@@ -44,6 +44,71 @@ public sealed class ShardOwnershipTests
     }
 
     [Fact]
+    public async Task ReleasingWaitsForAnAdmissionAlreadyPastTheGate()
+    {
+        var ownership = new ShardOwnership();
+        ownership.Acquired([Shard]);
+        using var inside = new ManualResetEventSlim();
+        using var leave = new ManualResetEventSlim();
+
+        var admission = Task.Run(() => ownership.Admit(Entity, 0, (_, _) =>
+        {
+            inside.Set();
+            leave.Wait();
+        }));
+        Assert.True(inside.Wait(TimeSpan.FromSeconds(10)));
+
+        var release = Task.Run(() => ownership.ReleaseAsync(Shard));
+        await Task.Delay(200);
+        Assert.False(release.IsCompleted, "the release did not wait for the admission in progress");
+        Assert.Throws<EntityNotAssignedToRunnerException>(() => ownership.Admit(Entity, 0, (_, _) => { }));
+
+        leave.Set();
+        await admission.WaitAsync(TimeSpan.FromSeconds(10));
+        await release.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task NoWorkIsAdmittedAfterAReleaseReturns()
+    {
+        var ownership = new ShardOwnership();
+        for (var round = 0; round < 50; round++)
+        {
+            ownership.Acquired([Shard]);
+            var released = 0;
+            var admittedAfterRelease = 0;
+            using var stop = new CancellationTokenSource();
+            var senders = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        ownership.Admit(Entity, 0, (_, _) =>
+                        {
+                            if (Volatile.Read(ref released) == 1)
+                            {
+                                Interlocked.Increment(ref admittedAfterRelease);
+                            }
+                        });
+                    }
+                    catch (EntityNotAssignedToRunnerException)
+                    {
+                    }
+                }
+            })).ToArray();
+
+            await Task.Yield();
+            await ownership.ReleaseAsync(Shard);
+            Volatile.Write(ref released, 1);
+            await Task.Delay(1);
+            await stop.CancelAsync();
+            await Task.WhenAll(senders);
+            Assert.Equal(0, admittedAfterRelease);
+        }
+    }
+
+    [Fact]
     public void NoShardAdmitsWorkOnceStopping()
     {
         var ownership = new ShardOwnership();
