@@ -278,8 +278,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
 
             if (work.Cancellation.IsCancellationRequested)
             {
-                work.Reply.TrySetCanceled(work.Cancellation);
-                work.Stream?.Writer.TryComplete(new OperationCanceledException(work.Cancellation));
+                work.Cancel(work.Cancellation);
                 return;
             }
 
@@ -308,6 +307,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                 ClusterDiagnostics.TagEntityCall(activity, Address, work.Rpc.Tag, _owner.Runner?.ToString() ?? "local");
             }
 
+            object? reply = null;
             try
             {
                 if (work.Stream is { } stream)
@@ -316,41 +316,42 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                     {
                         await stream.Writer.WriteAsync(item, token).ConfigureAwait(false);
                     }
-
-                    stream.Writer.TryComplete();
-                    work.Reply.TrySetResult(null);
                 }
                 else
                 {
-                    var reply = await work.Rpc.InvokeAsync(entity, work.Request, _context!, token).ConfigureAwait(false);
-                    // A remote request's reply is sent inline by TrySetResult: end the span first, so it is
-                    // exported before the caller can see the reply.
-                    activity?.Stop();
-                    work.Reply.TrySetResult(reply);
+                    reply = await work.Rpc.InvokeAsync(entity, work.Request, _context!, token).ConfigureAwait(false);
                 }
-
-                ClusterDiagnostics.MessagesProcessed.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
             }
             catch (OperationCanceledException) when (work.Cancellation.IsCancellationRequested)
             {
-                work.Reply.TrySetCanceled(work.Cancellation);
-                work.Stream?.Writer.TryComplete(new OperationCanceledException(work.Cancellation));
+                work.Cancel(work.Cancellation);
+                return;
             }
             catch (OperationCanceledException) when (Volatile.Read(ref _interrupted) || (work.Stream is not null && Volatile.Read(ref _stopped)))
             {
                 work.Fail(new EntityNotAssignedToRunnerException(Address));
+                return;
             }
             catch (ClusterException ex)
             {
                 ClusterDiagnostics.MessagesFailed.Add(1);
                 work.Fail(ex);
+                return;
             }
             catch (Exception ex)
             {
                 ClusterDiagnostics.MessagesFailed.Add(1);
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 work.Fail(new EntityHandlerException(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex));
+                return;
             }
+
+            ClusterDiagnostics.MessagesProcessed.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
+            // A remote request's reply is sent inline by Complete: end the span first, so it is exported before the
+            // caller can see the reply. Outside the handler's try: nothing may touch `work` once it is ended (pooled
+            // work may already serve another request), so a failure past this point must not be reported on it.
+            activity?.Stop();
+            work.Complete(reply);
         }
         finally
         {

@@ -4,39 +4,29 @@ using System.Threading.Channels;
 namespace SocketRunnerAspire.Cluster.Entities;
 
 /// <summary>
-/// One message in an entity's mailbox, with where its reply goes. A request from the runner protocol
-/// (<paramref name="replyInline"/>) lets the reply's continuation, which only serializes the reply and queues
-/// its frame, run on the entity's worker as it completes: one thread-pool hop less per remote request. Local
-/// callers keep asynchronous continuations so their code never runs on, and holds up, the entity's worker.
+/// One message in an entity's mailbox and where its outcome goes. The instance ends each piece of work exactly once,
+/// with <see cref="Complete"/>, <see cref="Fail"/> or <see cref="Cancel"/>, and does not touch it afterwards (a
+/// pooled kind may then be reused for another message).
 /// </summary>
-internal sealed class EntityWork(RpcBinding rpc, object request, ActivityContext parent, CancellationToken cancellation, bool replyInline = false)
+internal abstract class EntityWork
 {
-    public RpcBinding Rpc { get; } = rpc;
+    public RpcBinding Rpc { get; protected set; } = null!;
 
-    public object Request { get; } = request;
+    public object Request { get; protected set; } = null!;
 
-    public ActivityContext Parent { get; } = parent;
+    public ActivityContext Parent { get; protected set; }
 
     /// <summary>The caller's cancellation (interrupts the handler).</summary>
-    public CancellationToken Cancellation { get; } = cancellation;
+    public CancellationToken Cancellation { get; protected set; }
 
-    /// <summary>Completed with the reply of a request (or null for a tell).</summary>
-    public TaskCompletionSource<object?> Reply { get; } = new(replyInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>For stream RPCs: where the instance writes the items.</summary>
+    public virtual Channel<object?>? Stream => null;
 
-    /// <summary>For stream RPCs: the items, completed at the end of the stream or with its error.</summary>
-    public Channel<object?>? Stream { get; } = rpc.Kind == RpcKind.Stream
-        ? Channel.CreateBounded<object?>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true })
-        : null;
+    /// <summary>The handler's reply (null for a tell, or a stream's end).</summary>
+    public abstract void Complete(object? reply);
 
-    public void Fail(Exception exception)
-    {
-        if (Reply.TrySetException(exception) && Rpc.Kind == RpcKind.Tell)
-        {
-            // A tell's sender does not wait for its outcome (a persisted tell's run may still await it): observed
-            // here, a failed tell is not an UnobservedTaskException when its task is collected.
-            _ = Reply.Task.Exception;
-        }
+    public abstract void Fail(Exception exception);
 
-        Stream?.Writer.TryComplete(exception);
-    }
+    /// <summary>The caller cancelled before or while the handler ran.</summary>
+    public abstract void Cancel(CancellationToken cancellation);
 }

@@ -210,7 +210,7 @@ internal sealed partial class PersistedDelivery
         }
 
         var parent = ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out var context) ? context : default;
-        var work = new EntityWork(rpc, message, parent, run.Interrupt.Token);
+        var work = new TaskEntityWork(rpc, message, parent, run.Interrupt.Token);
         while (true)
         {
             try

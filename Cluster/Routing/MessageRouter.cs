@@ -180,7 +180,7 @@ internal sealed class MessageRouter(
         if (entities.TryGetManager(address.EntityType, out var manager) && ownership.IsOwned(address.ShardId))
         {
             var rpc = EntityHost.ResolveRpc(manager, tag, RpcKind.Stream);
-            var work = new EntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
+            var work = new TaskEntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
             entities.Deliver(manager, address, work);
             await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -206,7 +206,7 @@ internal sealed class MessageRouter(
     private async ValueTask<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
     {
         var rpc = EntityHost.ResolveRpc(manager, tag, kind);
-        var work = new EntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
+        var work = new TaskEntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
         entities.Deliver(manager, address, work);
         if (kind == RpcKind.Tell)
         {

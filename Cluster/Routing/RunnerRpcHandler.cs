@@ -28,9 +28,20 @@ internal sealed class RunnerRpcHandler(
             return HandlePersistedRequestAsync(envelope, cancellationToken);
         }
 
-        var (rpc, work) = Receive(envelope, expectStream: false, cancellationToken);
-        // The caller's cancellation interrupts the handler (or skips the queued message), which completes Reply.
-        return rpc.Kind == RpcKind.Tell ? default : EncodedReply.Of(work.Reply.Task, rpc, serializer);
+        var (address, manager, rpc, message, parent) = Receive(envelope, expectStream: false);
+        if (rpc.Kind == RpcKind.Tell)
+        {
+            // A tell is done for its sender once queued: nothing cancels it after that (and the request's token may
+            // be reused once the request is answered).
+            entities.Deliver(manager, address, new TaskEntityWork(rpc, message, parent, CancellationToken.None));
+            return default;
+        }
+
+        // The caller's cancellation interrupts the handler (or skips the queued message), which completes the reply.
+        var work = RemoteRequestWork.Rent(rpc, message, parent, cancellationToken, serializer);
+        var reply = work.Reply;
+        entities.Deliver(manager, address, work);   // throws (and drops the work) when the entity cannot take it
+        return reply;
     }
 
     private async ValueTask<PooledBytes> HandlePersistedRequestAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
@@ -55,7 +66,9 @@ internal sealed class RunnerRpcHandler(
             yield break;
         }
 
-        var (rpc, work) = Receive(envelope, expectStream: true, cancellationToken);
+        var (address, manager, rpc, message, parent) = Receive(envelope, expectStream: true);
+        var work = new TaskEntityWork(rpc, message, parent, cancellationToken);
+        entities.Deliver(manager, address, work);
         await foreach (var item in work.Stream!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return rpc.SerializeReply(serializer, item);
@@ -126,7 +139,8 @@ internal sealed class RunnerRpcHandler(
         return envelope;
     }
 
-    private (RpcBinding Rpc, EntityWork Work) Receive(ReadOnlyMemory<byte> bytes, bool expectStream, CancellationToken cancellationToken)
+    /// <summary>Decodes and checks a volatile envelope, down to its deserialized message; nothing is delivered yet.</summary>
+    private (EntityAddress Address, EntityManager Manager, RpcBinding Rpc, object Message, ActivityContext Parent) Receive(ReadOnlyMemory<byte> bytes, bool expectStream)
     {
         var envelope = Decode(bytes, expectStream);
         var address = envelope.Address;
@@ -136,11 +150,7 @@ internal sealed class RunnerRpcHandler(
         var rpc = EntityHost.ResolveRpc(manager, envelope.Tag, expectStream ? RpcKind.Stream : envelope.Kind);
         var message = rpc.DeserializeRequest(serializer, envelope.Payload);
         var parent = ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out var context) ? context : default;
-        // A tell is done for its sender once queued: nothing cancels it after that (and the request's token may be
-        // reused once the request is answered).
-        var work = new EntityWork(rpc, message, parent, rpc.Kind == RpcKind.Tell ? CancellationToken.None : cancellationToken, replyInline: !expectStream);
-        entities.Deliver(manager, address, work);
-        return (rpc, work);
+        return (address, manager, rpc, message, parent);
     }
 
     /// <summary>A persisted request outlives the frame it came in (storage keeps it): its payload is copied out.</summary>

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Routing;
+using SocketRunnerAspire.Cluster.Serialization;
 
 namespace SocketRunnerAspire.Cluster.Tests.Entities;
 
@@ -125,6 +127,29 @@ public sealed class EntityInstanceTests
         Assert.Equal(new[] { 5 }, fixture.Seen("a"));
     }
 
+    [Fact]
+    public async Task RemoteRequestsGetEncodedRepliesFailuresAndCancellationsFromReusedWork()
+    {
+        await using var fixture = new Fixture();
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(i, await fixture.AskRemote(new Record(i, Yield: i % 2 == 0)).WaitAsync(Timeout));
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var blocked = fixture.AskRemote(new Block("r"), cancel.Token);
+        await fixture.Probe.Started.WaitAsync(Timeout);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked.WaitAsync(Timeout));
+
+        fixture.Probe.FailNextRecord = true;
+        var error = await Assert.ThrowsAsync<EntityHandlerException>(() => fixture.AskRemote(new Record(1)).WaitAsync(Timeout));
+        Assert.Contains("record refused", error.Message, StringComparison.Ordinal);
+
+        var concurrent = Enumerable.Range(0, 200).Select(i => fixture.AskRemote(new Record(i, Yield: true))).ToArray();
+        Assert.Equal(Enumerable.Range(0, 200), await Task.WhenAll(concurrent).WaitAsync(Timeout));
+    }
+
     public sealed record Record(int Value, bool Yield = false) : IEntityRequest<MailboxEntity, int>;
 
     public sealed record Block(string Key) : IEntityRequest<MailboxEntity, int>;
@@ -139,6 +164,7 @@ public sealed class EntityInstanceTests
         public int Created;
         public int Disposed;
         public volatile bool FailNextCreation;
+        public volatile bool FailNextRecord;
         public ConcurrentDictionary<string, ConcurrentQueue<int>> Seen { get; } = new();
         public SemaphoreSlim Started { get; } = new(0);
         public TaskCompletionSource StoppingSeen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -201,6 +227,12 @@ public sealed class EntityInstanceTests
                 if (request.Yield)
                 {
                     await Task.Yield();
+                }
+
+                if (probe.FailNextRecord)
+                {
+                    probe.FailNextRecord = false;
+                    throw new InvalidOperationException("record refused");
                 }
 
                 probe.Seen.GetOrAdd(context.Address.EntityId, _ => new ConcurrentQueue<int>()).Enqueue(request.Value);
@@ -278,9 +310,21 @@ public sealed class EntityInstanceTests
             where TRequest : IEntityRequest<MailboxEntity, int>
         {
             Assert.True(_definition.TryGetRpc(EntityNames.RpcTag(typeof(TRequest)), out var rpc));
-            var work = new EntityWork(rpc, request, default, cancellationToken);
+            var work = new TaskEntityWork(rpc, request, default, cancellationToken);
             Manager.Deliver(new EntityAddress(_definition.Name, "a", new ShardId(ShardId.DefaultGroup, 1)), work);
             return Unbox(work.Reply.Task);
+        }
+
+        /// <summary>As a request received from another runner: pooled work, the reply encoded.</summary>
+        public async Task<int> AskRemote<TRequest>(TRequest request, CancellationToken cancellationToken = default)
+            where TRequest : IEntityRequest<MailboxEntity, int>
+        {
+            Assert.True(_definition.TryGetRpc(EntityNames.RpcTag(typeof(TRequest)), out var rpc));
+            var work = RemoteRequestWork.Rent(rpc, request, default, cancellationToken, ClusterSerializer.Default);
+            var reply = work.Reply;
+            Manager.Deliver(new EntityAddress(_definition.Name, "a", new ShardId(ShardId.DefaultGroup, 1)), work);
+            using var bytes = await reply;
+            return ClusterSerializer.Default.Deserialize<int>(bytes.Memory);
         }
 
         public int[] Seen(string id) => Probe.Seen.TryGetValue(id, out var seen) ? [.. seen] : [];
