@@ -67,7 +67,7 @@ public static class Benchmark
         // rounds, so that a drifting machine (these are shared VMs) affects all three alike; each cell reports the
         // run with the median throughput.
         var allRuns = new List<LoadResult>();
-        for (var round = 1; round <= options.Rounds; round++)
+        for (var round = 1; options.RunsRequestResponse && round <= options.Rounds; round++)
         {
             Console.WriteLine($"Round {round} of {options.Rounds}");
             foreach (var c in BenchOptions.Concurrencies)
@@ -87,7 +87,7 @@ public static class Benchmark
             results.Add(sorted[sorted.Length / 2]);
         }
 
-        if (cluster is not null && options.Only is null)
+        if (cluster is not null && options.RunsPersisted)
         {
             // Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
             var persisted = new PersistedIncrement(1);
@@ -95,6 +95,10 @@ public static class Benchmark
                 i => new ValueTask(counters[i % Entities].AskAsync(persisted)));
             results.Add(persistedRun);
             Console.WriteLine(persistedRun.ToConsoleLine());
+        }
+
+        if (cluster is not null && options.Only is null)
+        {
 
             // Activation: one message to each of many new entities; managed memory per idle entity afterwards.
             var (seconds, bytes) = await MeasureActivationAsync(socketRunnerSystem!, i => cluster.Client.GetEntity<BenchCounter>($"a{i}").AskAsync(one));
