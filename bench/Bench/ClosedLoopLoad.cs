@@ -14,15 +14,16 @@ public static class ClosedLoopLoad
     public static AllocationProfile? Profile { get; set; }
 
     public static async Task<LoadResult> RunAsync(
-        MeasuredSystem system, string scenario, int concurrency, int requests, int warmup, TimeSpan timeBound, Func<int, ValueTask> call)
+        MeasuredSystem system, string scenario, int concurrency, int requests, int warmup, TimeSpan timeBound, Func<int, ValueTask> call,
+        TimeSpan? minWarmup = null)
     {
-        // Warm up for the given count and at least two seconds, so tiered JIT has compiled the hot path.
+        // Warm up for the given count and at least two seconds (or minWarmup), so tiered JIT has compiled the hot path.
         var warming = Stopwatch.StartNew();
         do
         {
             await DriveAsync(concurrency, warmup, TimeSpan.FromSeconds(30), call, latencies: null);
         }
-        while (warmup > 0 && warming.Elapsed < TimeSpan.FromSeconds(2));
+        while (warmup > 0 && warming.Elapsed < (minWarmup ?? TimeSpan.FromSeconds(2)));
 
         var latencies = new long[requests];
         Profile?.Start();

@@ -11,53 +11,72 @@ namespace SocketRunnerAspire.Cluster.Storage.Redis;
 /// </summary>
 internal static class RedisMessageScripts
 {
-    // ARGV: prefix, id, shard, primary key ('' = none), deliver-at ms (0 = now), envelope
-    // Returns {} when saved, {original id, last reply ('' = none)} for a duplicate primary key.
-    public const string SaveRequest = """
+    // ARGV: prefix, then per request: id, shard, primary key ('' = none), deliver-at ms (0 = now), envelope.
+    // Saves the requests in order (a later one sees the primary keys of earlier ones) and returns two values per
+    // request: '' and '' when saved; the original id and its last reply ('' = none) for a duplicate primary key;
+    // '!' and '' when a request with that id is already stored.
+    public const string SaveRequests = """
         local p = ARGV[1]
-        local id = ARGV[2]
-        if ARGV[4] ~= '' then
-          local pk = p .. 'mpk:' .. ARGV[4]
-          local original = redis.call('GET', pk)
+        local out = {}
+        for at = 2, #ARGV, 5 do
+          local id = ARGV[at]
+          local shard = ARGV[at + 1]
+          local key = ARGV[at + 2]
+          local original = false
+          if key ~= '' then original = redis.call('GET', p .. 'mpk:' .. key) end
+          local m = p .. 'm:' .. id
           if original then
-            return {original, redis.call('LINDEX', p .. 'mr:' .. original, -1) or ''}
+            out[#out + 1] = original
+            out[#out + 1] = redis.call('LINDEX', p .. 'mr:' .. original, -1) or ''
+          elseif redis.call('EXISTS', m) == 1 then
+            out[#out + 1] = '!'
+            out[#out + 1] = ''
+          else
+            if key ~= '' then redis.call('SET', p .. 'mpk:' .. key, id) end
+            redis.call('HSET', m, 'e', ARGV[at + 4], 's', shard, 'k', key, 'a', ARGV[at + 3], 'd', '0', 'i', '0', 'c', '-1', 'ack', '-1')
+            redis.call('ZADD', p .. 'mq:' .. shard, ARGV[at + 3], id)
+            out[#out + 1] = ''
+            out[#out + 1] = ''
           end
-          redis.call('SET', pk, id)
         end
-        local m = p .. 'm:' .. id
-        if redis.call('EXISTS', m) == 1 then
-          return redis.error_reply('ERR request id ' .. id .. ' is already stored')
-        end
-        redis.call('HSET', m, 'e', ARGV[6], 's', ARGV[3], 'k', ARGV[4], 'a', ARGV[5], 'd', '0', 'i', '0', 'c', '-1', 'ack', '-1')
-        redis.call('ZADD', p .. 'mq:' .. ARGV[3], ARGV[5], id)
-        return {}
+        return out
         """;
 
-    // ARGV: prefix, id, sequence, final (0|1), reply, retention ms (0 = keep)
-    // Returns 1 when saved, 0 when the request is unknown or complete, or the chunk is not the next one.
-    public const string SaveReply = """
+    // ARGV: prefix, retention ms (0 = keep), then per reply: id, sequence, final (0|1), reply.
+    // Saves the replies in order and returns per reply 1 when saved, 0 when the request is unknown or complete, or
+    // the chunk is not the next one.
+    public const string SaveReplies = """
         local p = ARGV[1]
-        local id = ARGV[2]
-        local m = p .. 'm:' .. id
-        local state = redis.call('HMGET', m, 'd', 'c', 's', 'k')
-        if not state[1] or state[1] == '1' then return 0 end
-        local r = p .. 'mr:' .. id
-        if ARGV[4] == '0' then
-          if tonumber(ARGV[3]) ~= tonumber(state[2]) + 1 then return 0 end
-          redis.call('RPUSH', r, ARGV[5])
-          redis.call('HSET', m, 'c', ARGV[3])
-          return 1
+        local retention = tonumber(ARGV[2])
+        local out = {}
+        for at = 3, #ARGV, 4 do
+          local id = ARGV[at]
+          local m = p .. 'm:' .. id
+          local state = redis.call('HMGET', m, 'd', 'c', 's', 'k')
+          local saved = 0
+          if state[1] and state[1] ~= '1' then
+            local r = p .. 'mr:' .. id
+            if ARGV[at + 2] == '0' then
+              if tonumber(ARGV[at + 1]) == tonumber(state[2]) + 1 then
+                redis.call('RPUSH', r, ARGV[at + 3])
+                redis.call('HSET', m, 'c', ARGV[at + 1])
+                saved = 1
+              end
+            else
+              redis.call('RPUSH', r, ARGV[at + 3])
+              redis.call('HSET', m, 'd', '1')
+              redis.call('ZREM', p .. 'mq:' .. state[3], id)
+              if retention > 0 then
+                redis.call('PEXPIRE', m, retention)
+                redis.call('PEXPIRE', r, retention)
+                if state[4] ~= '' then redis.call('PEXPIRE', p .. 'mpk:' .. state[4], retention) end
+              end
+              saved = 1
+            end
+          end
+          out[#out + 1] = saved
         end
-        redis.call('RPUSH', r, ARGV[5])
-        redis.call('HSET', m, 'd', '1')
-        redis.call('ZREM', p .. 'mq:' .. state[3], id)
-        local retention = tonumber(ARGV[6])
-        if retention > 0 then
-          redis.call('PEXPIRE', m, retention)
-          redis.call('PEXPIRE', r, retention)
-          if state[4] ~= '' then redis.call('PEXPIRE', p .. 'mpk:' .. state[4], retention) end
-        end
-        return 1
+        return out
         """;
 
     // ARGV: prefix, id, kind (ack|interrupt), sequence

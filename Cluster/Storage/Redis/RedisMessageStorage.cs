@@ -9,35 +9,110 @@ namespace SocketRunnerAspire.Cluster.Storage.Redis;
 /// <summary>
 /// MessageStorage on Redis (or Garnet) through StackExchange.Redis. Every operation is one Lua script
 /// (<see cref="RedisMessageScripts"/>), so de-duplication, reply ordering and read leases are atomic; keys share
-/// the cluster's hash tag with RunnerStorage. Completed requests (and their primary keys) are kept for
-/// <paramref name="retention"/> (zero keeps them forever), which is also how long duplicates are recognised.
+/// the cluster's hash tag with RunnerStorage. Requests and replies saved concurrently are batched: those saved while
+/// earlier batches are on the wire go out together as one script call, applied in order, each caller getting its
+/// own result. Completed requests (and their primary keys) are kept for the retention given (zero keeps them
+/// forever), which is also how long duplicates are recognised.
 /// Redis errors and timeouts surface as <see cref="PersistenceException"/>.
 /// </summary>
-public sealed class RedisMessageStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan retention) : IMessageStorage
+public sealed class RedisMessageStorage : IMessageStorage
 {
-    private readonly string _prefix = "{" + clusterName + "}:";
-    private readonly long _retentionMs = (long)retention.TotalMilliseconds;
+    // Requests and replies saved meanwhile go out together: one Lua call (one round trip) per batch.
+    private const int MaxBatch = 256;
+    private const int MaxBatchesInFlight = 2;
 
-    private IDatabase Db => redis.GetDatabase();
+    private readonly IConnectionMultiplexer _redis;
+    private readonly string _prefix;
+    private readonly long _retentionMs;
+    private readonly RedisBatcher<PersistedRequest, SaveRequestResult> _requests;
+    private readonly RedisBatcher<PersistedReply, bool> _replies;
+
+    /// <summary>MessageStorage on <paramref name="redis"/> under the hash tag of <paramref name="clusterName"/>, keeping completed requests for <paramref name="retention"/>.</summary>
+    public RedisMessageStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan retention)
+    {
+        _redis = redis;
+        _prefix = "{" + clusterName + "}:";
+        _retentionMs = (long)retention.TotalMilliseconds;
+        _requests = new RedisBatcher<PersistedRequest, SaveRequestResult>(SaveRequestBatchAsync, MaxBatch, MaxBatchesInFlight);
+        _replies = new RedisBatcher<PersistedReply, bool>(SaveReplyBatchAsync, MaxBatch, MaxBatchesInFlight);
+    }
+
+    /// <summary>Lua calls made to save requests and replies (a batch is one call), for tests and diagnostics.</summary>
+    internal long SaveBatches => _requests.Batches + _replies.Batches;
+
+    private IDatabase Db => _redis.GetDatabase();
 
     /// <inheritdoc />
-    public Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken) => Run<SaveRequestResult>(async () =>
+    public Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken) =>
+        Run(() => _requests.Enqueue(request), cancellationToken);
+
+    private async Task<RedisBatcher<PersistedRequest, SaveRequestResult>.Outcome[]> SaveRequestBatchAsync(PersistedRequest[] requests)
     {
-        var envelope = EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveRequest, [],
-        [
-            _prefix, Id(request.Id), request.Address.ShardId.ToString(), request.StorageKey ?? string.Empty,
-            request.DeliverAt?.ToUnixTimeMilliseconds() ?? 0, envelope,
-        ]).ConfigureAwait(false))!;
-        if (result.Length == 0)
+        var args = new RedisValue[1 + (requests.Length * 5)];
+        args[0] = _prefix;
+        var at = 1;
+        foreach (var request in requests)
         {
-            return SaveRequestResult.Saved.Instance;
+            args[at++] = Id(request.Id);
+            args[at++] = request.Address.ShardId.ToString();
+            args[at++] = request.StorageKey ?? string.Empty;
+            args[at++] = request.DeliverAt?.ToUnixTimeMilliseconds() ?? 0;
+            args[at++] = EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
         }
 
-        var originalId = long.Parse((string)result[0]!, CultureInfo.InvariantCulture);
-        var last = (byte[]?)result[1];
-        return new SaveRequestResult.Duplicate(originalId, last is { Length: > 0 } ? PersistedReplyCodec.Decode(originalId, last) : null);
-    }, cancellationToken);
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveRequests, [], args).ConfigureAwait(false))!;
+        var outcomes = new RedisBatcher<PersistedRequest, SaveRequestResult>.Outcome[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var original = (string?)result[2 * i];
+            if (string.IsNullOrEmpty(original))
+            {
+                outcomes[i] = RedisBatcher<PersistedRequest, SaveRequestResult>.Outcome.Of(SaveRequestResult.Saved.Instance);
+            }
+            else if (original == "!")
+            {
+                outcomes[i] = RedisBatcher<PersistedRequest, SaveRequestResult>.Outcome.Failed(
+                    new PersistenceException($"Message storage failed: request id {Id(requests[i].Id)} is already stored"));
+            }
+            else
+            {
+                var originalId = long.Parse(original, CultureInfo.InvariantCulture);
+                var last = (byte[]?)result[(2 * i) + 1];
+                outcomes[i] = RedisBatcher<PersistedRequest, SaveRequestResult>.Outcome.Of(
+                    new SaveRequestResult.Duplicate(originalId, last is { Length: > 0 } ? PersistedReplyCodec.Decode(originalId, last) : null));
+            }
+        }
+
+        return outcomes;
+    }
+
+    /// <inheritdoc />
+    public Task<bool> SaveReplyAsync(PersistedReply reply, CancellationToken cancellationToken) =>
+        Run(() => _replies.Enqueue(reply), cancellationToken);
+
+    private async Task<RedisBatcher<PersistedReply, bool>.Outcome[]> SaveReplyBatchAsync(PersistedReply[] replies)
+    {
+        var args = new RedisValue[2 + (replies.Length * 4)];
+        args[0] = _prefix;
+        args[1] = _retentionMs;
+        var at = 2;
+        foreach (var reply in replies)
+        {
+            args[at++] = Id(reply.RequestId);
+            args[at++] = reply.Sequence;
+            args[at++] = reply.IsFinal ? 1 : 0;
+            args[at++] = PersistedReplyCodec.Encode(reply);
+        }
+
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveReplies, [], args).ConfigureAwait(false))!;
+        var outcomes = new RedisBatcher<PersistedReply, bool>.Outcome[replies.Length];
+        for (var i = 0; i < replies.Length; i++)
+        {
+            outcomes[i] = RedisBatcher<PersistedReply, bool>.Outcome.Of((long)result[i] == 1);
+        }
+
+        return outcomes;
+    }
 
     /// <inheritdoc />
     public Task SaveEnvelopeAsync(PersistedEnvelope envelope, CancellationToken cancellationToken) => Run(async () =>
@@ -50,13 +125,6 @@ public sealed class RedisMessageStorage(IConnectionMultiplexer redis, string clu
         await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveEnvelope, [], [_prefix, Id(envelope.RequestId), kind, sequence]).ConfigureAwait(false);
         return 0;
     }, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<bool> SaveReplyAsync(PersistedReply reply, CancellationToken cancellationToken) => Run(async () =>
-        (long)await Db.ScriptEvaluateAsync(RedisMessageScripts.SaveReply, [],
-        [
-            _prefix, Id(reply.RequestId), reply.Sequence, reply.IsFinal ? 1 : 0, PersistedReplyCodec.Encode(reply), _retentionMs,
-        ]).ConfigureAwait(false) == 1, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<PersistedReply>> RepliesForAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken) => Run<IReadOnlyList<PersistedReply>>(async () =>

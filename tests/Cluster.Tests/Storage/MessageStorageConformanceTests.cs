@@ -61,6 +61,34 @@ public abstract class MessageStorageConformanceTests
     }
 
     [SkippableFact]
+    public async Task ConcurrentSavesEachGetTheirOwnResultIncludingDuplicates()
+    {
+        var storage = Storage();
+        // 20 primary keys, 10 requests each, all saved at once (a batching storage sends many in one call).
+        var requests = Enumerable.Range(0, 200).Select(i => Request(primaryKey: $"k{i % 20}")).ToArray();
+        var results = await Task.WhenAll(requests.Select(r => storage.SaveRequestAsync(r, default)));
+
+        foreach (var group in requests.Zip(results).GroupBy(p => p.First.PrimaryKey))
+        {
+            var saved = Assert.Single(group, p => p.Second is SaveRequestResult.Saved);
+            Assert.All(group.Where(p => p.Second is not SaveRequestResult.Saved), p =>
+            {
+                var duplicate = Assert.IsType<SaveRequestResult.Duplicate>(p.Second);
+                Assert.Equal(saved.First.Id, duplicate.OriginalId);
+                Assert.Null(duplicate.LastReply);
+            });
+        }
+
+        var originals = requests.Zip(results).Where(p => p.Second is SaveRequestResult.Saved).Select(p => p.First.Id).ToArray();
+        var replies = await Task.WhenAll(originals.SelectMany(id => new[] { Final(id, 1), Final(id, 2) }).Select(r => storage.SaveReplyAsync(r, default)));
+        Assert.Equal(Enumerable.Range(0, originals.Length).SelectMany(_ => new[] { true, false }), replies);
+
+        var again = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => storage.SaveRequestAsync(Request(primaryKey: $"k{i}"), default)));
+        Assert.All(again, result => Assert.Equal(new byte[] { 1 }, Assert.IsType<SaveRequestResult.Duplicate>(result).LastReply!.Payload.ToArray()));
+        Assert.Empty(await Unprocessed(storage));
+    }
+
+    [SkippableFact]
     public async Task HandsOutOldestFirstUpToTheLimit()
     {
         var storage = Storage();
