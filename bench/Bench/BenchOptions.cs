@@ -2,7 +2,8 @@ namespace SocketRunnerAspire.Bench;
 
 /// <summary>
 /// What one benchmark run measures and how hard. <c>--quick</c> runs a tenth of the requests; <c>--only &lt;system&gt;</c>
-/// (raw-echo, socketrunner or orleans) runs one system's request/response runs, e.g. under a profiler; <c>--processes</c>
+/// (raw-echo, socketrunner or orleans) runs one system's request/response runs, e.g. under a profiler; <c>--only rebalance</c>
+/// runs only this runtime's activation and join/leave rebalance measurements; <c>--processes</c>
 /// puts every node in its own OS process; <c>--out &lt;file&gt;</c> says where the JSON results go.
 /// </summary>
 public sealed record BenchOptions(bool Quick, bool Processes, string? Only, string Output)
@@ -30,7 +31,10 @@ public sealed record BenchOptions(bool Quick, bool Processes, string? Only, stri
 
     public int Warmup(int concurrency) => Math.Max(1_000, Requests(concurrency) / 10);
 
-    public bool Runs(string system) => Only is null || Only == system;
+    public bool Runs(string system) => Only is null || Only == system || (RebalanceOnly && system == "socketrunner");
+
+    /// <summary><c>--only rebalance</c>: no request/response runs, only activation and the join/leave rebalance.</summary>
+    public bool RebalanceOnly => Only == "rebalance";
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {

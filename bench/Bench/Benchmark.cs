@@ -67,7 +67,7 @@ public static class Benchmark
         // rounds, so that a drifting machine (these are shared VMs) affects all three alike; each cell reports the
         // run with the median throughput.
         var allRuns = new List<LoadResult>();
-        for (var round = 1; round <= options.Rounds; round++)
+        for (var round = 1; round <= (options.RebalanceOnly ? 0 : options.Rounds); round++)
         {
             Console.WriteLine($"Round {round} of {options.Rounds}");
             foreach (var c in BenchOptions.Concurrencies)
@@ -87,14 +87,17 @@ public static class Benchmark
             results.Add(sorted[sorted.Length / 2]);
         }
 
-        if (cluster is not null && options.Only is null)
+        if (cluster is not null && (options.Only is null || options.RebalanceOnly))
         {
-            // Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
-            var persisted = new PersistedIncrement(1);
-            var persistedRun = await ClosedLoopLoad.RunAsync(socketRunnerSystem!, "PersistedIncrement", 64, options.PersistedRequests, 1_000, options.TimeBound,
-                i => new ValueTask(counters[i % Entities].AskAsync(persisted)));
-            results.Add(persistedRun);
-            Console.WriteLine(persistedRun.ToConsoleLine());
+            if (!options.RebalanceOnly)
+            {
+                // Persisted request/reply through Garnet: saved, delivered, reply saved, answered.
+                var persisted = new PersistedIncrement(1);
+                var persistedRun = await ClosedLoopLoad.RunAsync(socketRunnerSystem!, "PersistedIncrement", 64, options.PersistedRequests, 1_000, options.TimeBound,
+                    i => new ValueTask(counters[i % Entities].AskAsync(persisted)));
+                results.Add(persistedRun);
+                Console.WriteLine(persistedRun.ToConsoleLine());
+            }
 
             // Activation: one message to each of many new entities; managed memory per idle entity afterwards.
             var (seconds, bytes) = await MeasureActivationAsync(socketRunnerSystem!, i => cluster.Client.GetEntity<BenchCounter>($"a{i}").AskAsync(one));
