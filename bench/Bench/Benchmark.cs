@@ -108,6 +108,7 @@ public static class Benchmark
             // Rebalancing with the default lease settings: a runner joins, then leaves gracefully.
             var joined = Stopwatch.StartNew();
             await cluster.AddRunnerAsync();
+            var joinStarted = joined.Elapsed;   // the new runner is up (in --processes mode, its process started) and registered
             await cluster.WaitUntilStableAsync(TimeSpan.FromMinutes(2));
             joined.Stop();
             extras["socketrunner.rebalance.joinSeconds"] = joined.Elapsed.TotalSeconds;
@@ -116,7 +117,8 @@ public static class Benchmark
             await cluster.WaitUntilStableAsync(TimeSpan.FromMinutes(2));
             left.Stop();
             extras["socketrunner.rebalance.leaveSeconds"] = left.Elapsed.TotalSeconds;
-            Console.WriteLine($"  socketrunner  rebalance: join {joined.Elapsed.TotalSeconds:N2} s, leave {left.Elapsed.TotalSeconds:N2} s (until every shard is held by its new owner)");
+            Console.WriteLine($"  socketrunner  rebalance: join {joined.Elapsed.TotalSeconds:N2} s, leave {left.Elapsed.TotalSeconds:N2} s (until every shard is held by its new owner; " +
+                $"the joining runner was up after {joinStarted.TotalSeconds:N2} s of the join)");
         }
 
         if (orleans is not null && options.Only is null)
