@@ -11,7 +11,9 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// </summary>
 internal sealed class EntityManager : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<EntityInstance>> _instances = new(StringComparer.Ordinal);
+    // Live instances by shard, then entity id: a leaving shard's instances are found without visiting every other
+    // shard's (with 100k live entities, scanning them all once per leaving shard took most of a rebalance).
+    private readonly ConcurrentDictionary<ShardId, ConcurrentDictionary<string, Lazy<EntityInstance>>> _shards = new();
     private readonly ConcurrentDictionary<Task, byte> _stopping = new();
     private readonly RunnerAddress? _runner;
     private readonly IServiceProvider _services;
@@ -39,14 +41,15 @@ internal sealed class EntityManager : IAsyncDisposable
     public EntityRegistration Registration { get; }
 
     /// <summary>Live instances.</summary>
-    public int Count => _instances.Count;
+    public int Count => _shards.Values.Sum(instances => instances.Count);
 
     /// <summary>Queues <paramref name="work"/> for the entity, activating it if needed. Throws <see cref="Errors.MailboxFullException"/>.</summary>
     public void Deliver(EntityAddress address, EntityWork work)
     {
+        var instances = _shards.GetOrAdd(address.ShardId, static _ => new ConcurrentDictionary<string, Lazy<EntityInstance>>(StringComparer.Ordinal));
         while (true)
         {
-            var lazy = _instances.GetOrAdd(address.EntityId, _ => new Lazy<EntityInstance>(
+            var lazy = instances.GetOrAdd(address.EntityId, _ => new Lazy<EntityInstance>(
                 () => new EntityInstance(Registration, address, _runner, _services, _capacity, _logger, _time)));
             EntityInstance instance;
             try
@@ -55,7 +58,7 @@ internal sealed class EntityManager : IAsyncDisposable
             }
             catch
             {
-                _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(address.EntityId, lazy));
+                instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(address.EntityId, lazy));
                 throw;
             }
 
@@ -65,46 +68,66 @@ internal sealed class EntityManager : IAsyncDisposable
             }
 
             // It is being passivated or stopped: forget it and activate a fresh one.
-            _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(address.EntityId, lazy));
+            instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(address.EntityId, lazy));
         }
     }
 
-    /// <summary>Messages queued or running for <paramref name="entityId"/> (0 when it is not alive here).</summary>
-    public int Pending(string entityId) =>
-        _instances.TryGetValue(entityId, out var lazy) && lazy.IsValueCreated ? lazy.Value.Pending : 0;
+    /// <summary>Messages queued or running for the entity at <paramref name="address"/> (0 when it is not alive here).</summary>
+    public int Pending(EntityAddress address) =>
+        _shards.TryGetValue(address.ShardId, out var instances) && instances.TryGetValue(address.EntityId, out var lazy) && lazy.IsValueCreated ? lazy.Value.Pending : 0;
 
-    /// <summary>True when an instance of <paramref name="entityId"/> is alive here.</summary>
-    public bool IsActive(string entityId) => _instances.ContainsKey(entityId);
+    /// <summary>True when an instance of the entity at <paramref name="address"/> is alive here.</summary>
+    public bool IsActive(EntityAddress address) =>
+        _shards.TryGetValue(address.ShardId, out var instances) && instances.ContainsKey(address.EntityId);
 
     /// <summary>Stops every instance on <paramref name="shard"/>, gracefully within the termination timeout.</summary>
-    public Task StopShardAsync(ShardId shard) => StopWhereAsync(instance => instance.Address.ShardId == shard);
+    public Task StopShardAsync(ShardId shard)
+    {
+        if (!_shards.TryGetValue(shard, out var instances))
+        {
+            return Task.CompletedTask;
+        }
+
+        var stops = new List<Task>();
+        StopAll(instances, _terminationTimeout, stops);
+        return Task.WhenAll(stops);
+    }
 
     /// <summary>Stops every instance, allowing each <paramref name="timeout"/> before it is interrupted.</summary>
-    public Task StopAllAsync(TimeSpan timeout) => StopWhereAsync(_ => true, timeout);
-
-    private Task StopWhereAsync(Func<EntityInstance, bool> predicate, TimeSpan? timeout = null)
+    public Task StopAllAsync(TimeSpan timeout)
     {
         var stops = new List<Task>();
-        foreach (var (id, lazy) in _instances)
+        foreach (var instances in _shards.Values)
         {
-            if (lazy.IsValueCreated && predicate(lazy.Value) && _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
-            {
-                stops.Add(lazy.Value.StopAsync(timeout ?? _terminationTimeout));
-            }
+            StopAll(instances, timeout, stops);
         }
 
         return Task.WhenAll(stops);
     }
 
+    private static void StopAll(ConcurrentDictionary<string, Lazy<EntityInstance>> instances, TimeSpan timeout, List<Task> stops)
+    {
+        foreach (var (id, lazy) in instances)
+        {
+            if (lazy.IsValueCreated && instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
+            {
+                stops.Add(lazy.Value.StopAsync(timeout));
+            }
+        }
+    }
+
     private void Passivate()
     {
-        foreach (var (id, lazy) in _instances)
+        foreach (var instances in _shards.Values)
         {
-            if (lazy.IsValueCreated && lazy.Value.IsIdle(_maxIdle) && _instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
+            foreach (var (id, lazy) in instances)
             {
-                var stop = lazy.Value.StopAsync(_terminationTimeout);
-                _stopping.TryAdd(stop, 0);
-                _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
+                if (lazy.IsValueCreated && lazy.Value.IsIdle(_maxIdle) && instances.TryRemove(new KeyValuePair<string, Lazy<EntityInstance>>(id, lazy)))
+                {
+                    var stop = lazy.Value.StopAsync(_terminationTimeout);
+                    _stopping.TryAdd(stop, 0);
+                    _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
+                }
             }
         }
     }
@@ -112,7 +135,7 @@ internal sealed class EntityManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _reaper.DisposeAsync().ConfigureAwait(false);
-        await StopWhereAsync(_ => true).ConfigureAwait(false);
+        await StopAllAsync(_terminationTimeout).ConfigureAwait(false);
         await Task.WhenAll(_stopping.Keys).ConfigureAwait(false);
     }
 }
