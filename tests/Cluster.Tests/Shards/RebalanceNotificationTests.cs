@@ -54,6 +54,29 @@ public sealed class RebalanceNotificationTests(GarnetFixture garnet) : IClassFix
     }
 
     [Fact]
+    public async Task AJoinStopsExactlyTheEntitiesOfTheShardsThatMovedAway()
+    {
+        await using var cluster = await TestCluster.StartAsync(3);
+        var before = cluster.Runners.ToArray();
+        await ActivateEntitiesAsync(cluster);
+        var addresses = EntityIds.Select(id => cluster.Client.GetEntity<CounterEntity>(id).Address).ToArray();
+        var hostedBefore = addresses.ToDictionary(a => a, a => before.Single(r => r.IsActive(a)));
+
+        await cluster.AddRunnerAsync();
+        await cluster.WaitUntilStableAsync();
+
+        var moved = 0;
+        foreach (var (address, runner) in hostedBefore)
+        {
+            var stillOwned = runner.OwnedShards.Contains(address.ShardId);
+            moved += stillOwned ? 0 : 1;
+            Assert.True(runner.IsActive(address) == stillOwned, $"{address} on {runner.Address}: shard still owned {stillOwned}, entity active {!stillOwned}");
+        }
+
+        Assert.InRange(moved, 1, addresses.Length - 1);
+    }
+
+    [Fact]
     public async Task AGracefulLeaveOverGarnetRebalancesWellWithinTheRefreshIntervalThroughNotifications()
     {
         var storage = new ObservedNotifyingRunnerStorage(GarnetStorage());
