@@ -16,6 +16,7 @@ using SocketRunnerAspire.Cluster.Serialization;
 using SocketRunnerAspire.Cluster.Shards;
 using SocketRunnerAspire.Cluster.Singletons;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Timing;
 using SocketRunnerAspire.Cluster.Transport;
 
 namespace SocketRunnerAspire.Cluster;
@@ -57,6 +58,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     private volatile bool _stopped;
     private int _disposed;
     private IAsyncDisposable? _listener;
+    private IAsyncDisposable? _notifications;
     private Task[] _loops = [];
 
     /// <summary>Wires a node; <see cref="StartAsync"/> joins the cluster. Hosts create it through <c>AddCluster</c>.</summary>
@@ -196,6 +198,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         }
 
         var stopping = _stopping.Token;
+        await SubscribeToStorageChangesAsync(cancellationToken).ConfigureAwait(false);
         var membership = await _membership.StartAsync(stopping).ConfigureAwait(false);
         Live.TryAdd(this, 0);
         _loops = _rebalancer is null
@@ -238,6 +241,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         }
 
         await DisposeListenerAsync().ConfigureAwait(false);
+        await UnsubscribeFromStorageChangesAsync().ConfigureAwait(false);
         Live.TryRemove(this, out _);
     }
 
@@ -256,6 +260,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         await _entities.StopAllAsync(TimeSpan.Zero).ConfigureAwait(false);
         await DisposeListenerAsync().ConfigureAwait(false);
         await StopLoopsAsync().ConfigureAwait(false);
+        await UnsubscribeFromStorageChangesAsync().ConfigureAwait(false);
         await _entities.DisposeAsync().ConfigureAwait(false);
         Live.TryRemove(this, out _);
     }
@@ -286,6 +291,48 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         }
 
         await Task.WhenAll(_loops).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Hears at once of joins, leaves and released leases anywhere in the cluster when storage can tell
+    /// (<see cref="IRunnerStorageNotifications"/>); without it, or if subscribing fails, the periodic refreshes do the same, later.
+    /// </summary>
+    private async Task SubscribeToStorageChangesAsync(CancellationToken cancellationToken)
+    {
+        if (_storage is not IRunnerStorageNotifications notifications)
+        {
+            return;
+        }
+
+        var rebalancer = _rebalancer;
+        var membership = _membership;
+        try
+        {
+            using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time, cancellationToken);
+            _notifications = await notifications.SubscribeAsync(change =>
+            {
+                if (change == RunnerStorageChange.Runners)
+                {
+                    membership.RequestSync();
+                }
+                else
+                {
+                    rebalancer?.OnShardsReleased();
+                }
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            StorageCalls.LogNotificationsUnavailable(_logger, ex);
+        }
+    }
+
+    private async Task UnsubscribeFromStorageChangesAsync()
+    {
+        if (Interlocked.Exchange(ref _notifications, null) is { } notifications)
+        {
+            await notifications.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private async Task DisposeListenerAsync()

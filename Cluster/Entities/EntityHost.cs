@@ -82,9 +82,9 @@ internal sealed class EntityHost : IShardListener, IAsyncDisposable
 
     public int ActiveEntities(string entityType) => _managers.TryGetValue(entityType, out var manager) ? manager.Count : 0;
 
-    public int Pending(EntityAddress address) => _managers.TryGetValue(address.EntityType, out var manager) ? manager.Pending(address.EntityId) : 0;
+    public int Pending(EntityAddress address) => _managers.TryGetValue(address.EntityType, out var manager) ? manager.Pending(address) : 0;
 
-    public bool IsActive(EntityAddress address) => _managers.TryGetValue(address.EntityType, out var manager) && manager.IsActive(address.EntityId);
+    public bool IsActive(EntityAddress address) => _managers.TryGetValue(address.EntityType, out var manager) && manager.IsActive(address);
 
     /// <summary>Stops every instance, allowing each <paramref name="timeout"/> before it is interrupted (a crash passes zero).</summary>
     public Task StopAllAsync(TimeSpan timeout) => Task.WhenAll(_managers.Values.Select(manager => manager.StopAllAsync(timeout)));

@@ -11,7 +11,9 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// </summary>
 internal sealed class EntityManager : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, EntityInstance> _instances = new(StringComparer.Ordinal);
+    // Live instances by shard, then entity id: a leaving shard's instances are found without visiting every other
+    // shard's (with 100k live entities, scanning them all once per leaving shard took most of a rebalance).
+    private readonly ConcurrentDictionary<ShardId, ConcurrentDictionary<string, EntityInstance>> _shards = new();
     private readonly ConcurrentDictionary<Task, byte> _stopping = new();
     private readonly TimeSpan _maxIdle;
     private readonly TimeSpan _terminationTimeout;
@@ -46,18 +48,23 @@ internal sealed class EntityManager : IAsyncDisposable
     internal TimeProvider Time { get; }
 
     /// <summary>Live instances.</summary>
-    public int Count => _instances.Count;
+    public int Count => _shards.Values.Sum(instances => instances.Count);
 
     /// <summary>Queues <paramref name="work"/> for the entity, activating it if needed. Throws <see cref="Errors.MailboxFullException"/>.</summary>
     public void Deliver(EntityAddress address, EntityWork work)
     {
+        if (!_shards.TryGetValue(address.ShardId, out var instances))
+        {
+            instances = _shards.GetOrAdd(address.ShardId, static _ => new ConcurrentDictionary<string, EntityInstance>(StringComparer.Ordinal));
+        }
+
         while (true)
         {
             // GetOrAdd may build an instance that loses the race; that costs nothing, as the entity itself is
             // only created by EnsureActivated on the instance that is in the map.
-            if (!_instances.TryGetValue(address.EntityId, out var instance))
+            if (!instances.TryGetValue(address.EntityId, out var instance))
             {
-                instance = _instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address));
+                instance = instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address));
             }
 
             try
@@ -66,7 +73,7 @@ internal sealed class EntityManager : IAsyncDisposable
             }
             catch
             {
-                _instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+                instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
                 throw;
             }
 
@@ -76,45 +83,66 @@ internal sealed class EntityManager : IAsyncDisposable
             }
 
             // It is being passivated or stopped: forget it and activate a fresh one.
-            _instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+            instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
         }
     }
 
-    /// <summary>Messages queued or running for <paramref name="entityId"/> (0 when it is not alive here).</summary>
-    public int Pending(string entityId) => _instances.TryGetValue(entityId, out var instance) ? instance.Pending : 0;
+    /// <summary>Messages queued or running for the entity at <paramref name="address"/> (0 when it is not alive here).</summary>
+    public int Pending(EntityAddress address) =>
+        _shards.TryGetValue(address.ShardId, out var instances) && instances.TryGetValue(address.EntityId, out var instance) ? instance.Pending : 0;
 
-    /// <summary>True when an instance of <paramref name="entityId"/> is alive here.</summary>
-    public bool IsActive(string entityId) => _instances.ContainsKey(entityId);
+    /// <summary>True when an instance of the entity at <paramref name="address"/> is alive here.</summary>
+    public bool IsActive(EntityAddress address) =>
+        _shards.TryGetValue(address.ShardId, out var instances) && instances.ContainsKey(address.EntityId);
 
     /// <summary>Stops every instance on <paramref name="shard"/>, gracefully within the termination timeout.</summary>
-    public Task StopShardAsync(ShardId shard) => StopWhereAsync(instance => instance.Address.ShardId == shard);
+    public Task StopShardAsync(ShardId shard)
+    {
+        if (!_shards.TryGetValue(shard, out var instances))
+        {
+            return Task.CompletedTask;
+        }
+
+        var stops = new List<Task>();
+        StopAll(instances, _terminationTimeout, stops);
+        return Task.WhenAll(stops);
+    }
 
     /// <summary>Stops every instance, allowing each <paramref name="timeout"/> before it is interrupted.</summary>
-    public Task StopAllAsync(TimeSpan timeout) => StopWhereAsync(_ => true, timeout);
-
-    private Task StopWhereAsync(Func<EntityInstance, bool> predicate, TimeSpan? timeout = null)
+    public Task StopAllAsync(TimeSpan timeout)
     {
         var stops = new List<Task>();
-        foreach (var (id, instance) in _instances)
+        foreach (var instances in _shards.Values)
         {
-            if (predicate(instance) && _instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
-            {
-                stops.Add(instance.StopAsync(timeout ?? _terminationTimeout));
-            }
+            StopAll(instances, timeout, stops);
         }
 
         return Task.WhenAll(stops);
     }
 
+    private static void StopAll(ConcurrentDictionary<string, EntityInstance> instances, TimeSpan timeout, List<Task> stops)
+    {
+        foreach (var (id, instance) in instances)
+        {
+            if (instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
+            {
+                stops.Add(instance.StopAsync(timeout));
+            }
+        }
+    }
+
     private void Passivate()
     {
-        foreach (var (id, instance) in _instances)
+        foreach (var instances in _shards.Values)
         {
-            if (instance.IsIdle(_maxIdle) && _instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
+            foreach (var (id, instance) in instances)
             {
-                var stop = instance.StopAsync(_terminationTimeout);
-                _stopping.TryAdd(stop, 0);
-                _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
+                if (instance.IsIdle(_maxIdle) && instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
+                {
+                    var stop = instance.StopAsync(_terminationTimeout);
+                    _stopping.TryAdd(stop, 0);
+                    _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
+                }
             }
         }
     }
@@ -122,7 +150,7 @@ internal sealed class EntityManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _reaper.DisposeAsync().ConfigureAwait(false);
-        await StopWhereAsync(_ => true).ConfigureAwait(false);
+        await StopAllAsync(_terminationTimeout).ConfigureAwait(false);
         await Task.WhenAll(_stopping.Keys).ConfigureAwait(false);
     }
 }

@@ -10,8 +10,9 @@ namespace SocketRunnerAspire.Cluster.Shards;
 
 /// <summary>
 /// Moves this runner's shards to what the assignment says (Effect's shard acquisition): stops and releases the
-/// shards assigned elsewhere, then acquires the leases of the shards assigned here that it does not hold. Runs
-/// every second (at most the refresh interval) and whenever the assignment changes or a lease is lost.
+/// shards assigned elsewhere (each lease right after its shard's work stopped), then acquires the leases of the shards
+/// assigned here that it does not hold. Runs every second (at most the refresh interval), whenever the assignment
+/// changes or a lease is lost, and when storage tells that another runner released leases this one waits for.
 /// </summary>
 internal sealed partial class ShardRebalancer
 {
@@ -49,6 +50,19 @@ internal sealed partial class ShardRebalancer
     /// <summary>Rebalances again now (the assignment changed or a lease was lost).</summary>
     public void Wake() => _loop.Wake();
 
+    /// <summary>Another runner released leases: rebalances now if a shard assigned here is not held yet.</summary>
+    public void OnShardsReleased()
+    {
+        foreach (var (shard, owner) in _membership.Assignment)
+        {
+            if (owner == _self && !_ownership.IsOwned(shard))
+            {
+                Wake();
+                return;
+            }
+        }
+    }
+
     private async Task RebalanceOnceAsync()
     {
         if (_ownership.IsStopping)
@@ -62,10 +76,12 @@ internal sealed partial class ShardRebalancer
         var leaving = _ownership.Owned.Where(shard => !mine.Contains(shard)).ToArray();
         if (leaving.Length > 0)
         {
+            // Each lease goes back as soon as its own shard's work has stopped, not after the slowest shard's.
             await Task.WhenAll(leaving.Select(async shard =>
             {
                 await _ownership.ReleaseAsync(shard).ConfigureAwait(false);
                 _unreleased.TryAdd(shard, 0);
+                await ReleaseLeaseAsync(shard).ConfigureAwait(false);
             })).ConfigureAwait(false);
             LogReleased(_logger, _self.ToString(), leaving.Length, _ownership.Owned.Count);
         }

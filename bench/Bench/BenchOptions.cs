@@ -2,8 +2,9 @@ namespace SocketRunnerAspire.Bench;
 
 /// <summary>
 /// What one benchmark run measures and how hard. <c>--quick</c> runs a tenth of the requests; <c>--only &lt;system&gt;</c>
-/// (raw-echo, socketrunner or orleans) runs one system's request/response runs, e.g. under a profiler, and
-/// <c>--only persisted</c> only this runtime's persisted request/response run; <c>--processes</c>
+/// (raw-echo, socketrunner or orleans) runs one system's request/response runs, e.g. under a profiler;
+/// <c>--only persisted</c> only this runtime's persisted request/response run; <c>--only rebalance</c> only its
+/// activation and join/leave rebalance measurements; <c>--processes</c>
 /// puts every node in its own OS process; <c>--out &lt;file&gt;</c> says where the JSON results go.
 /// </summary>
 public sealed record BenchOptions(bool Quick, bool Processes, string? Only, string Output)
@@ -31,13 +32,16 @@ public sealed record BenchOptions(bool Quick, bool Processes, string? Only, stri
 
     public int Warmup(int concurrency) => Math.Max(1_000, Requests(concurrency) / 10);
 
-    public bool Runs(string system) => Only is null || Only == system || (Only == "persisted" && system == "socketrunner");
+    public bool Runs(string system) => Only is null || Only == system || ((Only == "persisted" || RebalanceOnly) && system == "socketrunner");
 
     /// <summary>The persisted request/response run happens (the full bench, or <c>--only persisted</c>).</summary>
     public bool RunsPersisted => Only is null || Only == "persisted";
 
-    /// <summary>The plain request/response rounds happen (not with <c>--only persisted</c>).</summary>
-    public bool RunsRequestResponse => Only != "persisted";
+    /// <summary>The plain request/response rounds happen (not with <c>--only persisted</c> or <c>--only rebalance</c>).</summary>
+    public bool RunsRequestResponse => Only is not ("persisted" or "rebalance");
+
+    /// <summary><c>--only rebalance</c>: no request/response runs, only activation and the join/leave rebalance.</summary>
+    public bool RebalanceOnly => Only == "rebalance";
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {

@@ -99,9 +99,8 @@ public static class Benchmark
             Console.WriteLine(persistedRun.ToConsoleLine());
         }
 
-        if (cluster is not null && options.Only is null)
+        if (cluster is not null && (options.Only is null || options.RebalanceOnly))
         {
-
             // Activation: one message to each of many new entities; managed memory per idle entity afterwards.
             var (seconds, bytes) = await MeasureActivationAsync(socketRunnerSystem!, i => cluster.Client.GetEntity<BenchCounter>($"a{i}").AskAsync(one));
             extras["socketrunner.activation.seconds"] = seconds;
@@ -111,6 +110,7 @@ public static class Benchmark
             // Rebalancing with the default lease settings: a runner joins, then leaves gracefully.
             var joined = Stopwatch.StartNew();
             await cluster.AddRunnerAsync();
+            var joinStarted = joined.Elapsed;   // the new runner is up (in --processes mode, its process started) and registered
             await cluster.WaitUntilStableAsync(TimeSpan.FromMinutes(2));
             joined.Stop();
             extras["socketrunner.rebalance.joinSeconds"] = joined.Elapsed.TotalSeconds;
@@ -119,7 +119,8 @@ public static class Benchmark
             await cluster.WaitUntilStableAsync(TimeSpan.FromMinutes(2));
             left.Stop();
             extras["socketrunner.rebalance.leaveSeconds"] = left.Elapsed.TotalSeconds;
-            Console.WriteLine($"  socketrunner  rebalance: join {joined.Elapsed.TotalSeconds:N2} s, leave {left.Elapsed.TotalSeconds:N2} s (until every shard is held by its new owner)");
+            Console.WriteLine($"  socketrunner  rebalance: join {joined.Elapsed.TotalSeconds:N2} s, leave {left.Elapsed.TotalSeconds:N2} s (until every shard is held by its new owner; " +
+                $"the joining runner was up after {joinStarted.TotalSeconds:N2} s of the join)");
         }
 
         if (orleans is not null && options.Only is null)

@@ -1,7 +1,7 @@
 using SocketRunnerAspire.Bench;
 using SocketRunnerAspire.Bench.Processes;
 
-// `dotnet run -c Release --project bench/Bench [--quick] [--processes] [--only <system>] [--out <file>] [--alloc-profile]` (see BenchOptions);
+// `dotnet run -c Release --project bench/Bench [--quick] [--processes] [--only <system>|rebalance] [--out <file>] [--alloc-profile]` (see BenchOptions);
 // with `--role`, this is one node of a `--processes` run, started by the benchmark itself.
 if (CommandLineValues.Has(args, ChildRoleHost.RoleArgument))
 {

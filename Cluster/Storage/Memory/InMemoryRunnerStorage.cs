@@ -4,10 +4,12 @@ namespace SocketRunnerAspire.Cluster.Storage.Memory;
 
 /// <summary>
 /// RunnerStorage in process memory with the same semantics as the Redis one: machine ids, heartbeats,
-/// leases with expiry. Shared by the runners of one process (tests, single-process clusters).
+/// leases with expiry. Shared by the runners of one process (tests, single-process clusters). Tells subscribers of every
+/// change right after it (<see cref="IRunnerStorageNotifications"/>), on the thread that made it.
 /// </summary>
-public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? timeProvider = null) : IRunnerStorage
+public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? timeProvider = null) : IRunnerStorage, IRunnerStorageNotifications
 {
+    private volatile Action<RunnerStorageChange>[] _subscribers = [];
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly Lock _lock = new();
     private readonly Dictionary<RunnerAddress, Entry> _runners = [];
@@ -28,7 +30,7 @@ public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? 
 
         _runners[runner.Address] = new Entry(runner, healthy, Now);
         return id;
-    });
+    }, RunnerStorageChange.Runners);
 
     /// <inheritdoc />
     public Task UnregisterAsync(RunnerAddress address, CancellationToken cancellationToken) => Run(() =>
@@ -40,7 +42,7 @@ public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? 
         }
 
         return 0;
-    });
+    }, RunnerStorageChange.Runners);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<RegisteredRunner>> GetRunnersAsync(CancellationToken cancellationToken) => Run<IReadOnlyList<RegisteredRunner>>(() =>
@@ -55,7 +57,7 @@ public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? 
         }
 
         return 0;
-    });
+    }, RunnerStorageChange.Runners);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ShardId>> AcquireAsync(RunnerAddress address, IReadOnlyList<ShardId> shards, CancellationToken cancellationToken) => Run<IReadOnlyList<ShardId>>(() =>
@@ -103,7 +105,7 @@ public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? 
         }
 
         return 0;
-    });
+    }, RunnerStorageChange.ShardsReleased);
 
     /// <inheritdoc />
     public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) => Run(() =>
@@ -114,7 +116,19 @@ public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? 
         }
 
         return 0;
-    });
+    }, RunnerStorageChange.ShardsReleased);
+
+    /// <inheritdoc />
+    public Task<IAsyncDisposable> SubscribeAsync(Action<RunnerStorageChange> onChange, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onChange);
+        lock (_lock)
+        {
+            _subscribers = [.. _subscribers, onChange];
+        }
+
+        return Task.FromResult<IAsyncDisposable>(new Subscription(this, onChange));
+    }
 
     /// <summary>The current owner of a shard's lease, if held and not expired (diagnostics and tests).</summary>
     public RunnerAddress? LeaseOwner(ShardId shard)
@@ -140,5 +154,46 @@ public sealed class InMemoryRunnerStorage(TimeSpan leaseDuration, TimeProvider? 
         }
     }
 
+    private Task<T> Run<T>(Func<T> operation, RunnerStorageChange change)
+    {
+        var result = Run(operation);
+        if (result.IsCompletedSuccessfully)
+        {
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber(change);
+            }
+        }
+
+        return result;
+    }
+
+    private void Unsubscribe(Action<RunnerStorageChange> onChange)
+    {
+        lock (_lock)
+        {
+            var index = Array.IndexOf(_subscribers, onChange);
+            if (index >= 0)
+            {
+                _subscribers = [.. _subscribers[..index], .. _subscribers[(index + 1)..]];
+            }
+        }
+    }
+
     private sealed record Entry(RunnerInfo Runner, bool Healthy, DateTimeOffset Heartbeat);
+
+    private sealed class Subscription(InMemoryRunnerStorage storage, Action<RunnerStorageChange> onChange) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                storage.Unsubscribe(onChange);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
 }

@@ -9,19 +9,31 @@ namespace SocketRunnerAspire.Cluster.Storage.Redis;
 /// RunnerStorage on Redis (or Garnet) through StackExchange.Redis. Keys live under the hash tag
 /// <c>{clusterName}</c>; each operation is one Lua script, so registration, leases and heartbeats change
 /// atomically; a lease is a key with a TTL of the lock expiration. Redis errors and timeouts surface as
-/// <see cref="PersistenceException"/>.
+/// <see cref="PersistenceException"/>. Every change of runners or leases is also published on the pub/sub channel
+/// <c>{clusterName}:changes</c> (<see cref="IRunnerStorageNotifications"/>).
 /// </summary>
-public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan leaseDuration) : IRunnerStorage
+public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan leaseDuration) : IRunnerStorage, IRunnerStorageNotifications
 {
+    private const string RunnersMessage = "runners";
+    private const string ReleasedMessage = "released";
+
     private readonly RedisRunnerStore _store = new(redis, clusterName, leaseDuration);
 
     /// <inheritdoc />
-    public Task<long> RegisterAsync(RunnerInfo runner, bool healthy, CancellationToken cancellationToken) =>
-        Run(() => _store.RegisterAsync(runner.Address.ToString(), JsonSerializer.Serialize(new RunnerRecord(runner.Groups.ToArray(), runner.Weight)), healthy), cancellationToken);
+    public Task<long> RegisterAsync(RunnerInfo runner, bool healthy, CancellationToken cancellationToken) => Run(async () =>
+    {
+        var id = await _store.RegisterAsync(runner.Address.ToString(), JsonSerializer.Serialize(new RunnerRecord(runner.Groups.ToArray(), runner.Weight)), healthy).ConfigureAwait(false);
+        _store.Publish(RunnersMessage);
+        return id;
+    }, cancellationToken);
 
     /// <inheritdoc />
-    public Task UnregisterAsync(RunnerAddress address, CancellationToken cancellationToken) =>
-        Run(async () => { await _store.UnregisterAsync(address.ToString()).ConfigureAwait(false); return 0; }, cancellationToken);
+    public Task UnregisterAsync(RunnerAddress address, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await _store.UnregisterAsync(address.ToString()).ConfigureAwait(false);
+        _store.Publish(RunnersMessage);
+        return 0;
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<RegisteredRunner>> GetRunnersAsync(CancellationToken cancellationToken) => Run<IReadOnlyList<RegisteredRunner>>(async () =>
@@ -40,8 +52,12 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task SetRunnerHealthAsync(RunnerAddress address, bool healthy, CancellationToken cancellationToken) =>
-        Run(async () => { await _store.SetHealthAsync(address.ToString(), healthy).ConfigureAwait(false); return 0; }, cancellationToken);
+    public Task SetRunnerHealthAsync(RunnerAddress address, bool healthy, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await _store.SetHealthAsync(address.ToString(), healthy).ConfigureAwait(false);
+        _store.Publish(RunnersMessage);
+        return 0;
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ShardId>> AcquireAsync(RunnerAddress address, IReadOnlyList<ShardId> shards, CancellationToken cancellationToken) =>
@@ -52,12 +68,39 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
         Run(async () => Parse(await _store.RefreshAsync(address.ToString(), Format(shards)).ConfigureAwait(false)), cancellationToken);
 
     /// <inheritdoc />
-    public Task ReleaseAsync(RunnerAddress address, ShardId shard, CancellationToken cancellationToken) =>
-        Run(async () => { await _store.ReleaseAsync(address.ToString(), shard.ToString()).ConfigureAwait(false); return 0; }, cancellationToken);
+    public Task ReleaseAsync(RunnerAddress address, ShardId shard, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await _store.ReleaseAsync(address.ToString(), shard.ToString()).ConfigureAwait(false);
+        _store.Publish(ReleasedMessage);
+        return 0;
+    }, cancellationToken);
 
     /// <inheritdoc />
-    public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) =>
-        Run(async () => { await _store.ReleaseAllAsync(address.ToString()).ConfigureAwait(false); return 0; }, cancellationToken);
+    public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await _store.ReleaseAllAsync(address.ToString()).ConfigureAwait(false);
+        _store.Publish(ReleasedMessage);
+        return 0;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> SubscribeAsync(Action<RunnerStorageChange> onChange, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onChange);
+        var handler = await Run(() => _store.SubscribeAsync(message =>
+        {
+            switch (message)
+            {
+                case RunnersMessage:
+                    onChange(RunnerStorageChange.Runners);
+                    break;
+                case ReleasedMessage:
+                    onChange(RunnerStorageChange.ShardsReleased);
+                    break;
+            }
+        }), cancellationToken).ConfigureAwait(false);
+        return new Subscription(_store, handler);
+    }
 
     private static string[] Format(IReadOnlyList<ShardId> shards) => shards.Select(s => s.ToString()).ToArray();
 
@@ -80,4 +123,24 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
         RedisCall.Run("Runner storage", operation, cancellationToken);
 
     private sealed record RunnerRecord(string[] Groups, double Weight);
+
+    private sealed class Subscription(RedisRunnerStore store, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                try
+                {
+                    await store.UnsubscribeAsync(handler).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException or ObjectDisposedException)
+                {
+                    // Best effort: a closed connection has no subscription left to remove.
+                }
+            }
+        }
+    }
 }

@@ -21,6 +21,22 @@ internal sealed class RedisRunnerStore(IConnectionMultiplexer redis, string keyP
 
     private IDatabase Db => redis.GetDatabase();
 
+    /// <summary>The pub/sub channel of the cluster's change notifications (same hash tag as its keys).</summary>
+    public RedisChannel Changes => RedisChannel.Literal(_tag + "changes");
+
+    /// <summary>Tells subscribers of a change, fire-and-forget: a lost notification only delays a node to its next poll.</summary>
+    public void Publish(string change) => redis.GetSubscriber().Publish(Changes, change, CommandFlags.FireAndForget);
+
+    /// <summary>Calls <paramref name="onMessage"/> with each change published on <see cref="Changes"/>; returns the handler to unsubscribe.</summary>
+    public async Task<Action<RedisChannel, RedisValue>> SubscribeAsync(Action<string> onMessage)
+    {
+        Action<RedisChannel, RedisValue> handler = (_, message) => onMessage(message.ToString());
+        await redis.GetSubscriber().SubscribeAsync(Changes, handler).ConfigureAwait(false);
+        return handler;
+    }
+
+    public Task UnsubscribeAsync(Action<RedisChannel, RedisValue> handler) => redis.GetSubscriber().UnsubscribeAsync(Changes, handler);
+
     private long LeaseMilliseconds => (long)leaseDuration.TotalMilliseconds;
 
     public async Task<long> RegisterAsync(string address, string runner, bool healthy)

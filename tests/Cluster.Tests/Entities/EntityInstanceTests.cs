@@ -32,7 +32,7 @@ public sealed class EntityInstanceTests
 
         var error = await Assert.ThrowsAsync<EntityHandlerException>(() => fixture.Ask(new Record(1)));
         Assert.Contains("Creating entity", error.Message, StringComparison.Ordinal);
-        Assert.False(fixture.Manager.IsActive("a"));
+        Assert.False(fixture.Manager.IsActive(Fixture.Address));
 
         Assert.Equal(2, await fixture.Ask(new Record(2)).WaitAsync(Timeout));
         Assert.Equal(2, fixture.Probe.Created);
@@ -103,12 +103,12 @@ public sealed class EntityInstanceTests
         }
 
         Assert.Equal(4, fixture.Probe.Running);
-        Assert.Equal(12, fixture.Manager.Pending("a"));
+        Assert.Equal(12, fixture.Manager.Pending(Fixture.Address));
         fixture.Probe.ReleaseAll();
 
         await Task.WhenAll(calls).WaitAsync(Timeout);
         Assert.Equal(4, fixture.Probe.MaxRunning);
-        Assert.Equal(0, fixture.Manager.Pending("a"));
+        Assert.Equal(0, fixture.Manager.Pending(Fixture.Address));
     }
 
     [Fact]
@@ -302,6 +302,8 @@ public sealed class EntityInstanceTests
                 terminationTimeout ?? Timeout, NullLogger.Instance, TimeProvider.System);
         }
 
+        public static EntityAddress Address { get; } = new(EntityNames.Of<MailboxEntity>.Name, "a", new ShardId(ShardId.DefaultGroup, 1));
+
         public MailboxProbe Probe { get; } = new();
 
         public EntityManager Manager { get; }
@@ -311,7 +313,7 @@ public sealed class EntityInstanceTests
         {
             Assert.True(_definition.TryGetRpc(EntityNames.RpcTag(typeof(TRequest)), out var rpc));
             var work = new TaskEntityWork(rpc, request, default, cancellationToken);
-            Manager.Deliver(new EntityAddress(_definition.Name, "a", new ShardId(ShardId.DefaultGroup, 1)), work);
+            Manager.Deliver(Address, work);
             return Unbox(work.Reply.Task);
         }
 
@@ -322,7 +324,7 @@ public sealed class EntityInstanceTests
             Assert.True(_definition.TryGetRpc(EntityNames.RpcTag(typeof(TRequest)), out var rpc));
             var work = RemoteRequestWork.Rent(rpc, request, default, cancellationToken, ClusterSerializer.Default);
             var reply = work.Reply;
-            Manager.Deliver(new EntityAddress(_definition.Name, "a", new ShardId(ShardId.DefaultGroup, 1)), work);
+            Manager.Deliver(Address, work);
             using var bytes = await reply;
             return ClusterSerializer.Default.Deserialize<int>(bytes.Memory);
         }

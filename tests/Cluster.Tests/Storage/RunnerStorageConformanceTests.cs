@@ -116,4 +116,36 @@ public abstract class RunnerStorageConformanceTests
         Assert.DoesNotContain(runners, r => r.Runner.Address == A);
         Assert.True(registered.Elapsed >= Lease - TimeSpan.FromMilliseconds(100), $"A dropped out after {registered.ElapsedMilliseconds} ms, before its {Lease.TotalMilliseconds} ms lease");
     });
+
+    [SkippableFact]
+    public Task TellsSubscribersOfRunnerChangesAndReleasedLeasesUntilUnsubscribed() => FactAsync(async () =>
+    {
+        var storage = CreateStorage();
+        var notifications = Assert.IsAssignableFrom<IRunnerStorageNotifications>(storage);
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<RunnerStorageChange>();
+        var subscription = await notifications.SubscribeAsync(heard.Enqueue, default);
+
+        async Task HearsAsync(RunnerStorageChange expected, Func<Task> change)
+        {
+            heard.Clear();
+            await change();
+            await SocketRunnerAspire.TestSupport.Eventually.True(() => heard.Contains(expected), TimeSpan.FromSeconds(5), $"a {expected} notification");
+        }
+
+        await HearsAsync(RunnerStorageChange.Runners, () => storage.RegisterAsync(Info(A), true, default));
+        await storage.AcquireAsync(A, [S1, S2], default);
+        await HearsAsync(RunnerStorageChange.ShardsReleased, () => storage.ReleaseAsync(A, S1, default));
+        await HearsAsync(RunnerStorageChange.ShardsReleased, () => storage.ReleaseAllAsync(A, default));
+        await HearsAsync(RunnerStorageChange.Runners, () => storage.SetRunnerHealthAsync(A, false, default));
+        await HearsAsync(RunnerStorageChange.Runners, () => storage.UnregisterAsync(A, default));
+
+        await subscription.DisposeAsync();
+        heard.Clear();
+        await storage.RegisterAsync(Info(B), true, default);
+        await storage.AcquireAsync(B, [S3], default);
+        await storage.ReleaseAsync(B, S3, default);
+        // A subscriber that still heard would have by now: every notification above arrived well within this.
+        await Task.Delay(500);
+        Assert.Empty(heard);
+    });
 }
