@@ -28,12 +28,8 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task UnregisterAsync(RunnerAddress address, CancellationToken cancellationToken) => Run(async () =>
-    {
-        await _store.UnregisterAsync(address.ToString()).ConfigureAwait(false);
-        _store.Publish(RunnersMessage);
-        return 0;
-    }, cancellationToken);
+    public Task UnregisterAsync(RunnerAddress address, CancellationToken cancellationToken) =>
+        RunThenPublish(() => _store.UnregisterAsync(address.ToString()), RunnersMessage, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<RegisteredRunner>> GetRunnersAsync(CancellationToken cancellationToken) => Run<IReadOnlyList<RegisteredRunner>>(async () =>
@@ -52,12 +48,8 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task SetRunnerHealthAsync(RunnerAddress address, bool healthy, CancellationToken cancellationToken) => Run(async () =>
-    {
-        await _store.SetHealthAsync(address.ToString(), healthy).ConfigureAwait(false);
-        _store.Publish(RunnersMessage);
-        return 0;
-    }, cancellationToken);
+    public Task SetRunnerHealthAsync(RunnerAddress address, bool healthy, CancellationToken cancellationToken) =>
+        RunThenPublish(() => _store.SetHealthAsync(address.ToString(), healthy), RunnersMessage, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ShardId>> AcquireAsync(RunnerAddress address, IReadOnlyList<ShardId> shards, CancellationToken cancellationToken) =>
@@ -68,20 +60,12 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
         Run(async () => Parse(await _store.RefreshAsync(address.ToString(), Format(shards)).ConfigureAwait(false)), cancellationToken);
 
     /// <inheritdoc />
-    public Task ReleaseAsync(RunnerAddress address, ShardId shard, CancellationToken cancellationToken) => Run(async () =>
-    {
-        await _store.ReleaseAsync(address.ToString(), shard.ToString()).ConfigureAwait(false);
-        _store.Publish(ReleasedMessage);
-        return 0;
-    }, cancellationToken);
+    public Task ReleaseAsync(RunnerAddress address, ShardId shard, CancellationToken cancellationToken) =>
+        RunThenPublish(() => _store.ReleaseAsync(address.ToString(), shard.ToString()), ReleasedMessage, cancellationToken);
 
     /// <inheritdoc />
-    public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) => Run(async () =>
-    {
-        await _store.ReleaseAllAsync(address.ToString()).ConfigureAwait(false);
-        _store.Publish(ReleasedMessage);
-        return 0;
-    }, cancellationToken);
+    public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) =>
+        RunThenPublish(() => _store.ReleaseAllAsync(address.ToString()), ReleasedMessage, cancellationToken);
 
     /// <inheritdoc />
     public async Task<IAsyncDisposable> SubscribeAsync(Action<RunnerStorageChange> onChange, CancellationToken cancellationToken)
@@ -101,6 +85,14 @@ public sealed class RedisRunnerStorage(IConnectionMultiplexer redis, string clus
         }), cancellationToken).ConfigureAwait(false);
         return new Subscription(_store, handler);
     }
+
+    /// <summary>Runs a change, then tells subscribers of it (<paramref name="message"/> on the changes channel).</summary>
+    private Task RunThenPublish(Func<Task> change, string message, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await change().ConfigureAwait(false);
+        _store.Publish(message);
+        return 0;
+    }, cancellationToken);
 
     private static string[] Format(IReadOnlyList<ShardId> shards) => shards.Select(s => s.ToString()).ToArray();
 
