@@ -44,7 +44,8 @@ internal static class RedisClusterServices
             builder.Services.AddSingleton<IMessageStorage>(sp =>
             {
                 var options = sp.GetRequiredService<IOptions<ShardingOptions>>().Value;
-                return new RedisMessageStorage(sp.GetRequiredService<IConnectionMultiplexer>(), options.Name, options.MessageRetention);
+                return new RedisMessageStorage(sp.GetRequiredService<IConnectionMultiplexer>(), options.Name, options.MessageRetention,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisMessageStorage>());
             });
             builder.Services.AddSingleton<IRunnerTransport>(sp =>
                 new SocketRunnerTransport(sp.GetRequiredService<IOptions<RunnerSocketOptions>>().Value, sp.GetRequiredService<ILoggerFactory>()));

@@ -40,4 +40,21 @@ public interface IMessageStorage
 
     /// <summary>Forgets the replies and interrupt of a request, so it runs again.</summary>
     Task ClearRepliesAsync(long requestId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="requestIds"/>.Count of those requests that are unfinished and due, as
+    /// <see cref="UnprocessedMessagesAsync"/> would hand them out, in storage order. Used to re-read requests this
+    /// runner read already (Effect's <c>unprocessedMessagesById</c>), so a read lease does not hold them back; each
+    /// returned one is leased again.
+    /// </summary>
+    Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesByIdAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken);
+
+    /// <summary>Makes the unfinished requests of one entity deliverable again at once (ends their read leases), as <see cref="ResetShardsAsync"/> does for a shard.</summary>
+    Task ResetAddressAsync(EntityAddress address, CancellationToken cancellationToken);
+
+    /// <summary>Deletes every request of the entity, finished or not, with their replies and primary keys.</summary>
+    Task ClearAddressAsync(EntityAddress address, CancellationToken cancellationToken);
+
+    /// <summary>The id of the request stored under <paramref name="primaryKey"/> for RPC <paramref name="tag"/> of the entity; null when there is none.</summary>
+    Task<long?> RequestIdForPrimaryKeyAsync(EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken);
 }

@@ -25,5 +25,8 @@ public sealed record PersistedRequest(
     string? TraceState = null)
 {
     /// <summary>The de-duplication key as storage keeps it (Effect's <c>primaryKeyByAddress</c>): type/id/tag/key.</summary>
-    public string? StorageKey => PrimaryKey is null ? null : $"{Address.EntityType}/{Address.EntityId}/{Tag}/{PrimaryKey}";
+    public string? StorageKey => PrimaryKey is null ? null : StorageKeyOf(Address, Tag, PrimaryKey);
+
+    /// <summary>The de-duplication key storage keeps for <paramref name="primaryKey"/> of RPC <paramref name="tag"/> of <paramref name="address"/>.</summary>
+    public static string StorageKeyOf(EntityAddress address, string tag, string primaryKey) => $"{address.EntityType}/{address.EntityId}/{tag}/{primaryKey}";
 }

@@ -101,20 +101,76 @@ public sealed class InMemoryMessageStorage(TimeProvider? time = null) : IMessage
         var now = _time.GetUtcNow();
         lock (_lock)
         {
-            var due = _requests.Values
-                .Where(e => !e.Completed && wanted.Contains(e.Request.Address.ShardId)
-                    && (e.LeasedUntil is null || e.LeasedUntil <= now)
-                    && (e.Interrupted || e.Request.DeliverAt is null || e.Request.DeliverAt <= now))
-                .OrderBy(e => e.Order)
-                .Take(limit)
-                .ToArray();
-            foreach (var entry in due)
-            {
-                entry.LeasedUntil = now + MessageStorageDefaults.ReadLease;
-            }
+            return Task.FromResult(Lease(
+                _requests.Values.Where(e => wanted.Contains(e.Request.Address.ShardId) && (e.LeasedUntil is null || e.LeasedUntil <= now)), limit, now));
+        }
+    }
 
-            return Task.FromResult<IReadOnlyList<UnprocessedMessage>>(
-                due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1)).ToArray());
+    /// <inheritdoc />
+    public Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesByIdAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            return Task.FromResult(Lease(
+                requestIds.Distinct().Select(id => _requests.GetValueOrDefault(id)).OfType<Entry>(), requestIds.Count, now));
+        }
+    }
+
+    /// <summary>The unfinished, due ones of <paramref name="candidates"/>, oldest first, each leased for the read lease. Call under the lock.</summary>
+    private static IReadOnlyList<UnprocessedMessage> Lease(IEnumerable<Entry> candidates, int limit, DateTimeOffset now)
+    {
+        var due = candidates
+            .Where(e => !e.Completed && (e.Interrupted || e.Request.DeliverAt is null || e.Request.DeliverAt <= now))
+            .OrderBy(e => e.Order)
+            .Take(limit)
+            .ToArray();
+        foreach (var entry in due)
+        {
+            entry.LeasedUntil = now + MessageStorageDefaults.ReadLease;
+        }
+
+        return due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1)).ToArray();
+    }
+
+    /// <inheritdoc />
+    public Task ResetAddressAsync(EntityAddress address, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (var entry in _requests.Values.Where(e => e.Request.Address == address))
+            {
+                entry.LeasedUntil = null;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task ClearAddressAsync(EntityAddress address, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (var entry in _requests.Values.Where(e => e.Request.Address == address).ToArray())
+            {
+                _requests.Remove(entry.Request.Id);
+                if (entry.Request.StorageKey is { } key)
+                {
+                    _primaryKeys.Remove(key);
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<long?> RequestIdForPrimaryKeyAsync(EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<long?>(_primaryKeys.TryGetValue(PersistedRequest.StorageKeyOf(address, tag, primaryKey), out var id) ? id : null);
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Transport;
@@ -15,7 +17,7 @@ namespace SocketRunnerAspire.Cluster.Storage.Redis;
 /// forever), which is also how long duplicates are recognised.
 /// Redis errors and timeouts surface as <see cref="PersistenceException"/>.
 /// </summary>
-public sealed class RedisMessageStorage : IMessageStorage
+public sealed partial class RedisMessageStorage : IMessageStorage
 {
     // Requests and replies saved meanwhile go out together: one Lua call (one round trip) per batch.
     private const int MaxBatch = 256;
@@ -26,11 +28,16 @@ public sealed class RedisMessageStorage : IMessageStorage
     private readonly long _retentionMs;
     private readonly RedisBatcher<PersistedRequest, SaveRequestResult> _requests;
     private readonly RedisBatcher<PersistedReply, bool> _replies;
+    private readonly ILogger _logger;
 
-    /// <summary>MessageStorage on <paramref name="redis"/> under the hash tag of <paramref name="clusterName"/>, keeping completed requests for <paramref name="retention"/>.</summary>
-    public RedisMessageStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan retention)
+    /// <summary>
+    /// MessageStorage on <paramref name="redis"/> under the hash tag of <paramref name="clusterName"/>, keeping completed
+    /// requests for <paramref name="retention"/>; stored rows that cannot be read are reported to <paramref name="logger"/>.
+    /// </summary>
+    public RedisMessageStorage(IConnectionMultiplexer redis, string clusterName, TimeSpan retention, ILogger? logger = null)
     {
         _redis = redis;
+        _logger = logger ?? NullLogger.Instance;
         _prefix = "{" + clusterName + "}:";
         _retentionMs = (long)retention.TotalMilliseconds;
         _requests = new RedisBatcher<PersistedRequest, SaveRequestResult>(SaveRequestBatchAsync, MaxBatch, MaxBatchesInFlight);
@@ -48,7 +55,7 @@ public sealed class RedisMessageStorage : IMessageStorage
 
     private async Task<RedisBatcher<PersistedRequest, SaveRequestResult>.Outcome[]> SaveRequestBatchAsync(PersistedRequest[] requests)
     {
-        var args = new RedisValue[1 + (requests.Length * 5)];
+        var args = new RedisValue[1 + (requests.Length * 6)];
         args[0] = _prefix;
         var at = 1;
         foreach (var request in requests)
@@ -57,6 +64,7 @@ public sealed class RedisMessageStorage : IMessageStorage
             args[at++] = request.Address.ShardId.ToString();
             args[at++] = request.StorageKey ?? string.Empty;
             args[at++] = request.DeliverAt?.ToUnixTimeMilliseconds() ?? 0;
+            args[at++] = AddressKey(request.Address);
             args[at++] = EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
         }
 
@@ -178,26 +186,97 @@ public sealed class RedisMessageStorage : IMessageStorage
         }
 
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.Unprocessed, [], args).ConfigureAwait(false))!;
+        return await DecodeUnprocessedAsync(result).ConfigureAwait(false);
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesByIdAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken) => Run<IReadOnlyList<UnprocessedMessage>>(async () =>
+    {
+        if (requestIds.Count == 0)
+        {
+            return [];
+        }
+
+        var ids = requestIds.Distinct().Order().ToArray();
+        var args = new RedisValue[2 + ids.Length];
+        args[0] = _prefix;
+        args[1] = (long)MessageStorageDefaults.ReadLease.TotalMilliseconds;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            args[2 + i] = Id(ids[i]);
+        }
+
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.UnprocessedById, [], args).ConfigureAwait(false))!;
+        return await DecodeUnprocessedAsync(result).ConfigureAwait(false);
+    }, cancellationToken);
+
+    /// <summary>
+    /// Decodes the {id, envelope, interrupted, last chunk} rows of a read. A row that cannot be decoded is skipped and
+    /// logged; when its id is readable it gets a failure reply (<see cref="MalformedMessageException"/>), as Effect does,
+    /// so its caller is answered and it is not handed out forever. The row itself stays.
+    /// </summary>
+    private async Task<IReadOnlyList<UnprocessedMessage>> DecodeUnprocessedAsync(RedisResult[] result)
+    {
         var messages = new List<UnprocessedMessage>(result.Length / 4);
+        List<PersistedReply>? failures = null;
         for (var at = 0; at + 3 < result.Length; at += 4)
         {
-            var id = long.Parse((string)result[at]!, CultureInfo.InvariantCulture);
+            var idText = (string?)result[at];
+            if (!long.TryParse(idText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                LogUnreadableRow(_logger, idText, null);
+                continue;
+            }
+
             try
             {
-                var envelope = EnvelopeCodec.Decode((byte[])result[at + 1]!);
-                var request = new PersistedRequest(id, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload,
-                    TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
-                messages.Add(new UnprocessedMessage(request, (string?)result[at + 2] == "1", int.Parse((string)result[at + 3]!, CultureInfo.InvariantCulture)));
+                messages.Add(DecodeRow(id, result, at));
             }
             catch (MalformedMessageException ex)
             {
-                // As Effect does: an unreadable request gets a failure reply, so it is not handed out forever.
-                await SaveReplyAsync(new PersistedReply(id, 0, IsFinal: true, IsFailure: true, ReplyFailure.Encode(ex)), CancellationToken.None).ConfigureAwait(false);
+                LogMalformedRequest(_logger, ex, id);
+                (failures ??= []).Add(new PersistedReply(id, 0, IsFinal: true, IsFailure: true, ReplyFailure.Encode(ex)));
+            }
+        }
+
+        if (failures is not null)
+        {
+            try
+            {
+                await Task.WhenAll(failures.Select(f => SaveReplyAsync(f, CancellationToken.None))).ConfigureAwait(false);
+            }
+            catch (PersistenceException ex)
+            {
+                LogMalformedReplyNotSaved(_logger, ex);   // the rows are read again once their lease ends
             }
         }
 
         return messages;
-    }, cancellationToken);
+    }
+
+    private static UnprocessedMessage DecodeRow(long id, RedisResult[] result, int at)
+    {
+        var envelope = EnvelopeCodec.Decode((byte[]?)result[at + 1] ?? throw new MalformedMessageException($"Stored request {id} has no envelope."));
+        var interrupted = (string?)result[at + 2] switch
+        {
+            "0" => false,
+            "1" => true,
+            var other => throw new MalformedMessageException($"Stored request {id} has an unreadable interrupt flag '{other}'."),
+        };
+        if (!int.TryParse((string?)result[at + 3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var lastChunk) || lastChunk < -1)
+        {
+            throw new MalformedMessageException($"Stored request {id} has an unreadable last chunk '{(string?)result[at + 3]}'.");
+        }
+
+        if (envelope.RequestId != id)
+        {
+            throw new MalformedMessageException($"Stored request {id} holds the envelope of request {envelope.RequestId}.");
+        }
+
+        var request = new PersistedRequest(id, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload,
+            TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
+        return new UnprocessedMessage(request, interrupted, lastChunk);
+    }
 
     /// <inheritdoc />
     public Task ResetShardsAsync(IReadOnlyCollection<ShardId> shards, CancellationToken cancellationToken) => Run(async () =>
@@ -226,7 +305,41 @@ public sealed class RedisMessageStorage : IMessageStorage
         return 0;
     }, cancellationToken);
 
+    /// <inheritdoc />
+    public Task ResetAddressAsync(EntityAddress address, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await Db.ScriptEvaluateAsync(RedisMessageScripts.ResetAddress, [], [_prefix, AddressKey(address)]).ConfigureAwait(false);
+        return 0;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ClearAddressAsync(EntityAddress address, CancellationToken cancellationToken) => Run(async () =>
+    {
+        await Db.ScriptEvaluateAsync(RedisMessageScripts.ClearAddress, [], [_prefix, AddressKey(address)]).ConfigureAwait(false);
+        return 0;
+    }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<long?> RequestIdForPrimaryKeyAsync(EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken) => Run(async () =>
+    {
+        var id = await Db.StringGetAsync(_prefix + "mpk:" + PersistedRequest.StorageKeyOf(address, tag, primaryKey)).ConfigureAwait(false);
+        return id.IsNull ? (long?)null : long.Parse((string)id!, CultureInfo.InvariantCulture);
+    }, cancellationToken);
+
     private static string Id(long id) => id.ToString("D19", CultureInfo.InvariantCulture);
+
+    /// <summary>An entity's key in <c>ma:</c>: the type's length first, so no type and id pair reads as another.</summary>
+    private static string AddressKey(EntityAddress address) =>
+        string.Create(CultureInfo.InvariantCulture, $"{address.EntityType.Length}:{address.EntityType}/{address.EntityId}");
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A stored request has an unreadable id '{Id}'; it is skipped")]
+    private static partial void LogUnreadableRow(ILogger logger, string? id, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stored request {RequestId} cannot be decoded; it is skipped and answered with a MalformedMessage failure")]
+    private static partial void LogMalformedRequest(ILogger logger, Exception exception, long requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The failure reply for an undecodable stored request could not be saved; it is retried when the request is read again")]
+    private static partial void LogMalformedReplyNotSaved(ILogger logger, Exception exception);
 
     private static Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
         RedisCall.Run("Message storage", operation, cancellationToken);

@@ -26,8 +26,10 @@ public abstract class MessageStorageConformanceTests
         return CreateStorage();
     }
 
-    private PersistedRequest Request(string? primaryKey = null, ShardId? shard = null, DateTimeOffset? deliverAt = null, RpcKind kind = RpcKind.Request) =>
-        new(Interlocked.Increment(ref _nextId), new EntityAddress("Counter", "c-1", shard ?? Shard), "Increment", kind, new byte[] { 1, 2, 3 }, primaryKey, deliverAt, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    private PersistedRequest Request(string? primaryKey = null, ShardId? shard = null, DateTimeOffset? deliverAt = null, RpcKind kind = RpcKind.Request, string entityId = "c-1") =>
+        new(Interlocked.Increment(ref _nextId), Address(entityId, shard), "Increment", kind, new byte[] { 1, 2, 3 }, primaryKey, deliverAt, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+    private static EntityAddress Address(string entityId = "c-1", ShardId? shard = null) => new("Counter", entityId, shard ?? Shard);
 
     private static PersistedReply Final(long requestId, byte value, int sequence = 0) => new(requestId, sequence, IsFinal: true, IsFailure: false, new[] { value });
 
@@ -218,5 +220,102 @@ public abstract class MessageStorageConformanceTests
 
         Assert.True(DateTimeOffset.UtcNow >= deliverAt.AddMilliseconds(-20), "handed out before its time");
         Assert.Equal([later.Id], due);
+    }
+
+    [SkippableFact]
+    public async Task UnprocessedByIdHandsOutThoseIdsWhateverTheirLeaseButNotFinishedOrDelayedOnes()
+    {
+        var storage = Storage();
+        var first = Request();
+        var second = Request(entityId: "c-2");
+        var done = Request();
+        var delayed = Request(deliverAt: DateTimeOffset.UtcNow.AddHours(1));
+        var other = Request();
+        foreach (var request in new[] { first, second, done, delayed, other })
+        {
+            await storage.SaveRequestAsync(request, default);
+        }
+
+        await storage.SaveReplyAsync(Final(done.Id, 1), default);
+        await storage.SaveEnvelopeAsync(new PersistedEnvelope.Interrupt(second.Id), default);
+        Assert.Equal([first.Id, second.Id, other.Id], await Unprocessed(storage));   // all leased now
+
+        var byId = await storage.UnprocessedMessagesByIdAsync([second.Id, first.Id, done.Id, delayed.Id, 999_999], default);
+
+        Assert.Equal([first.Id, second.Id], byId.Select(m => m.Request.Id));
+        Assert.Equal(second.Address, byId[1].Request.Address);
+        Assert.False(byId[0].Interrupted);
+        Assert.True(byId[1].Interrupted);
+        Assert.Empty(await storage.UnprocessedMessagesByIdAsync([], default));
+        await storage.ResetShardsAsync([Shard], default);
+        Assert.Equal([first.Id, second.Id, other.Id], await Unprocessed(storage));
+    }
+
+    [SkippableFact]
+    public async Task ResetAddressEndsTheReadLeasesOfThatEntityOnly()
+    {
+        var storage = Storage();
+        var mine = Request();
+        var theirs = Request(entityId: "c-2");
+        var delayed = Request(deliverAt: DateTimeOffset.UtcNow.AddHours(1));
+        var done = Request();
+        foreach (var request in new[] { mine, theirs, delayed, done })
+        {
+            await storage.SaveRequestAsync(request, default);
+        }
+
+        await storage.SaveReplyAsync(Final(done.Id, 1), default);
+        Assert.Equal([mine.Id, theirs.Id], await Unprocessed(storage));
+
+        await storage.ResetAddressAsync(Address(), default);
+
+        Assert.Equal([mine.Id], await Unprocessed(storage));   // not the other entity's, not the delayed or finished one
+        await storage.ResetAddressAsync(Address("nobody"), default);
+        Assert.Empty(await Unprocessed(storage));
+    }
+
+    [SkippableFact]
+    public async Task ClearAddressDeletesEveryRequestAndReplyOfTheEntity()
+    {
+        var storage = Storage();
+        var completed = Request(primaryKey: "k");
+        var open = Request();
+        var stream = Request(kind: RpcKind.Stream);
+        var theirs = Request(primaryKey: "k", entityId: "c-2");
+        foreach (var request in new[] { completed, open, stream, theirs })
+        {
+            await storage.SaveRequestAsync(request, default);
+        }
+
+        await storage.SaveReplyAsync(Final(completed.Id, 1), default);
+        await storage.SaveReplyAsync(Chunk(stream.Id, 0), default);
+        await storage.SaveReplyAsync(Final(theirs.Id, 2), default);
+
+        await storage.ClearAddressAsync(Address(), default);
+
+        Assert.Empty(await storage.RepliesForAsync([completed.Id, open.Id, stream.Id], default));
+        Assert.Single(await storage.RepliesForAsync([theirs.Id], default));
+        Assert.Null(await storage.RequestIdForPrimaryKeyAsync(Address(), "Increment", "k", default));
+        Assert.Equal(theirs.Id, await storage.RequestIdForPrimaryKeyAsync(Address("c-2"), "Increment", "k", default));
+        Assert.Empty(await Unprocessed(storage));
+        Assert.False(await storage.SaveReplyAsync(Final(open.Id, 3), default));   // gone, not just finished
+        Assert.IsType<SaveRequestResult.Saved>(await storage.SaveRequestAsync(Request(primaryKey: "k"), default));
+    }
+
+    [SkippableFact]
+    public async Task RequestIdForPrimaryKeyFindsTheRequestOfThatEntityAndRpc()
+    {
+        var storage = Storage();
+        var request = Request(primaryKey: "k");
+        await storage.SaveRequestAsync(request, default);
+        await storage.SaveRequestAsync(Request(primaryKey: "k"), default);   // a duplicate: the original keeps the key
+
+        Assert.Equal(request.Id, await storage.RequestIdForPrimaryKeyAsync(Address(), "Increment", "k", default));
+        Assert.Null(await storage.RequestIdForPrimaryKeyAsync(Address(), "Increment", "other", default));
+        Assert.Null(await storage.RequestIdForPrimaryKeyAsync(Address(), "Decrement", "k", default));
+        Assert.Null(await storage.RequestIdForPrimaryKeyAsync(Address("c-2"), "Increment", "k", default));
+
+        await storage.SaveReplyAsync(Final(request.Id, 1), default);
+        Assert.Equal(request.Id, await storage.RequestIdForPrimaryKeyAsync(Address(), "Increment", "k", default));
     }
 }

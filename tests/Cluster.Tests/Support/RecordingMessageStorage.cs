@@ -68,6 +68,30 @@ public sealed class RecordingMessageStorage(IMessageStorage inner) : IMessageSto
         return inner.ClearRepliesAsync(requestId, cancellationToken);
     }
 
+    public Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesByIdAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken)
+    {
+        Check();
+        return inner.UnprocessedMessagesByIdAsync(requestIds, cancellationToken);
+    }
+
+    public Task ResetAddressAsync(EntityAddress address, CancellationToken cancellationToken)
+    {
+        Check();
+        return inner.ResetAddressAsync(address, cancellationToken);
+    }
+
+    public Task ClearAddressAsync(EntityAddress address, CancellationToken cancellationToken)
+    {
+        Check();
+        return inner.ClearAddressAsync(address, cancellationToken);
+    }
+
+    public Task<long?> RequestIdForPrimaryKeyAsync(EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken)
+    {
+        Check();
+        return inner.RequestIdForPrimaryKeyAsync(address, tag, primaryKey, cancellationToken);
+    }
+
     private void Check()
     {
         if (Down)
