@@ -7,6 +7,7 @@ using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Cron;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Placement;
@@ -55,6 +56,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     private readonly ShardRebalancer? _rebalancer;
     private readonly ShardLeaseRefresher? _leases;
     private readonly StorageReadLoop? _storageReads;
+    private readonly IMessageStorage? _messages;
     private volatile bool _stopped;
     private int _disposed;
     private IAsyncDisposable? _listener;
@@ -95,6 +97,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
             options.ShardsPerGroup, options.EntityTerminationTimeout, _time, _logger);
         _ownership.AddListener(_singletons);
 
+        _messages = messageStorage;
         PersistedDelivery? delivery = null;
         StorageReadSchedule? schedule = null;
         if (messageStorage is not null)
@@ -109,7 +112,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
             }
         }
 
-        var persisted = new PersistedSender(options, messageStorage, _replies, delivery, schedule, _entities, _ownership, _membership, transport, serializer, _time, _logger);
+        var persisted = new PersistedSender(options, messageStorage, _replies, delivery, schedule, _ownership, _membership, transport, serializer, _time, _logger);
         _router = new MessageRouter(options, _entities, _ownership, _membership, transport, persisted, serializer, _time);
         if (Address is { } host)
         {
@@ -172,6 +175,31 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <summary>How many shards the current assignment gives each runner.</summary>
     public IReadOnlyDictionary<RunnerAddress, int> AssignedShardCounts() =>
         _membership.Assignment.GroupBy(a => a.Value).ToDictionary(g => g.Key, g => g.Count());
+
+    /// <summary>
+    /// Makes a persisted request run again (Effect's <c>Sharding.reset</c>): forgets its saved replies and interrupt so
+    /// its shard's owner hands it to the entity once more. True when storage did so; false when there is no message
+    /// storage or the storage call failed (within the storage timeout, or when <paramref name="cancellationToken"/> fires).
+    /// </summary>
+    public async Task<bool> ResetAsync(long requestId, CancellationToken cancellationToken = default)
+    {
+        if (_messages is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time, cancellationToken);
+            await _messages.ClearRepliesAsync(requestId, timeout.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
+        {
+            StorageCalls.LogResetFailed(_logger, ex, requestId);
+            return false;
+        }
+    }
 
     /// <summary>Live entity instances of <paramref name="entityType"/> on this runner (diagnostics).</summary>
     public int ActiveEntities(string entityType) => _entities.ActiveEntities(entityType);

@@ -45,11 +45,13 @@ internal sealed class EntityHost : IShardListener, IAsyncDisposable
     /// <summary>The instances of <paramref name="entityType"/> on this runner; false when it is not hosted here.</summary>
     public bool TryGetManager(string entityType, out EntityManager manager) => _managers.TryGetValue(entityType, out manager!);
 
-    /// <summary>The manager of <paramref name="entityType"/>, or <see cref="UnknownEntityTypeException"/>.</summary>
+    /// <summary>The manager of <paramref name="entityType"/>, or <see cref="EntityTypeNotRegisteredException"/>.</summary>
     public EntityManager RequireManager(string entityType, RunnerAddress? runner) =>
-        _managers.TryGetValue(entityType, out var manager)
-            ? manager
-            : throw new UnknownEntityTypeException($"Entity type '{entityType}' is not registered on runner {runner}.");
+        _managers.TryGetValue(entityType, out var manager) ? manager : throw NotRegistered(entityType, runner);
+
+    /// <summary>The error for a message to <paramref name="entityType"/> reaching a runner that does not host it.</summary>
+    public static EntityTypeNotRegisteredException NotRegistered(string entityType, RunnerAddress? runner) =>
+        new(entityType, $"Entity type '{entityType}' is not registered on runner {runner}.");
 
     /// <summary>A received <paramref name="address"/> must name its entity's own shard; a forged one would run the entity on a shard this runner may not own.</summary>
     public void RequireRightShard(EntityAddress address, EntityManager manager)

@@ -1,4 +1,4 @@
 namespace SocketRunnerAspire.Cluster.Errors;
 
 /// <summary>No entity type (or no RPC of that type) with this name is registered on the runner.</summary>
-public sealed class UnknownEntityTypeException(string message) : ClusterException(message);
+public class UnknownEntityTypeException(string message) : ClusterException(message);

@@ -38,6 +38,10 @@ internal sealed partial class PersistedDelivery
     // read a request just before another path saves its reply, and must not run it again.
     private ConcurrentDictionary<long, PersistedReply> _recentlyCompleted = new();
 
+    // When each entity type that is not hosted here was last warned about (once a minute per type).
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _unregisteredWarnings = new(StringComparer.Ordinal);
+    private static readonly TimeSpan UnregisteredWarningInterval = TimeSpan.FromMinutes(1);
+
     public PersistedDelivery(
         ShardingOptions options, IMessageStorage messages, EntityHost entities, ShardOwnership ownership, ReplyPoller replies,
         StorageReadSchedule schedule, ClusterSerializer serializer, RunnerAddress self, TimeProvider time, ILogger logger, CancellationToken stopping)
@@ -173,6 +177,11 @@ internal sealed partial class PersistedDelivery
             // Shard lost or runner stopping before the reply was saved: the request stays in storage for the next owner.
             run.Abandon(ex);
         }
+        catch (EntityTypeNotRegisteredException ex)
+        {
+            // Not answered with a saved reply: the request stays stored, read again every pass, until an owner hosts its type.
+            run.Abandon(ex);
+        }
         catch (Exception ex)
         {
             LogRunFailed(_logger, ex, request.Id);
@@ -195,12 +204,16 @@ internal sealed partial class PersistedDelivery
             return FailureReply(request.Id, 0, new OperationCanceledException());
         }
 
+        if (!_entities.TryGetManager(address.EntityType, out var manager))
+        {
+            await KeepForAnOwnerThatHostsTheTypeAsync(address).ConfigureAwait(false);
+            throw EntityHost.NotRegistered(address.EntityType, _self);
+        }
+
         RpcBinding rpc;
         object message;
-        EntityManager manager;
         try
         {
-            manager = _entities.RequireManager(address.EntityType, _self);
             rpc = EntityHost.ResolveRpc(manager, request.Tag, request.Kind);
             message = rpc.DeserializeRequest(_serializer, request.Payload);
         }
@@ -264,6 +277,30 @@ internal sealed partial class PersistedDelivery
         catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
         {
             return FailureReply(request.Id, chunks, ex);
+        }
+    }
+
+    /// <summary>
+    /// A stored request for an entity type this runner does not host (a rolling deploy that adds the type): end the
+    /// entity's read leases so every storage pass reads it again, until the shard moves to a runner that hosts the type.
+    /// </summary>
+    private async Task KeepForAnOwnerThatHostsTheTypeAsync(EntityAddress address)
+    {
+        var now = _time.GetUtcNow();
+        if (_unregisteredWarnings.TryGetValue(address.EntityType, out var warned) is false || now - warned >= UnregisteredWarningInterval)
+        {
+            _unregisteredWarnings[address.EntityType] = now;
+            LogTypeNotRegistered(_logger, address.EntityType);
+        }
+
+        try
+        {
+            using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time);
+            await _messages.ResetAddressAsync(address, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
+        {
+            LogStorageRetry(_logger, ex);   // read again when its lease ends
         }
     }
 
@@ -340,6 +377,9 @@ internal sealed partial class PersistedDelivery
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Persisted request {RequestId} failed unexpectedly; it stays stored and will be retried")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, long requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Persisted messages for entity type '{EntityType}' reached this runner, which does not host it; they stay stored for an owner that does")]
+    private static partial void LogTypeNotRegistered(ILogger logger, string entityType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message storage is failing; retrying")]
     private static partial void LogStorageRetry(ILogger logger, Exception exception);

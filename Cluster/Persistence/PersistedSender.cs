@@ -31,7 +31,6 @@ internal sealed partial class PersistedSender(
     ReplyPoller? replies,
     PersistedDelivery? delivery,
     StorageReadSchedule? schedule,
-    EntityHost entities,
     ShardOwnership ownership,
     RunnerMembership membership,
     IRunnerTransport transport,
@@ -100,30 +99,32 @@ internal sealed partial class PersistedSender(
     {
         try
         {
-            if (request.DeliverAt is not { } at || at <= time.GetUtcNow())
+            long? registrationDeadline = null;
+            while (request.DeliverAt is not { } at || at <= time.GetUtcNow())
             {
-                if (IsLocal(request.Address))
+                try
                 {
-                    try
+                    if (await FollowOwnerAsync(request, cancellationToken).ConfigureAwait(false) is { } reply)
                     {
-                        return await delivery!.RunAsync(request, cancellationToken).ConfigureAwait(false);
+                        return reply;
                     }
-                    catch (EntityNotAssignedToRunnerException)
-                    {
-                        // Shard moving: the request is stored; its next owner runs it.
-                    }
+
+                    break;
                 }
-                else if (membership.OwnerOf(request.Address.ShardId) is { } owner && owner != membership.Self)
+                catch (EntityTypeNotRegisteredException)
                 {
-                    Activity.Current?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
-                    try
+                    // The owner does not host the type (a rolling deploy adding it): the request stays stored and an
+                    // owner that hosts the type runs it. Wait for that in storage; at the end ask the owner again.
+                    registrationDeadline ??= time.GetTimestamp() + (long)(options.EntityRegistrationTimeout.TotalSeconds * time.TimestampFrequency);
+                    var remaining = TimeSpan.FromSeconds((registrationDeadline.Value - time.GetTimestamp()) / (double)time.TimestampFrequency);
+                    if (remaining <= TimeSpan.Zero)
                     {
-                        var reply = await transport.RequestAsync(owner, EncodeEnvelope(request), persisted: true, cancellationToken).ConfigureAwait(false);
-                        return new PersistedReply(request.Id, 0, IsFinal: true, IsFailure: false, reply);
+                        throw;
                     }
-                    catch (Exception ex) when (IsFollowFailure(ex))
+
+                    if (await WaitForStoredReplyAsync(request.Id, request.Address, remaining, cancellationToken).ConfigureAwait(false) is { } stored)
                     {
-                        // The owner could not be followed; the request is stored and the reply will be too.
+                        return stored;
                     }
                 }
             }
@@ -135,6 +136,40 @@ internal sealed partial class PersistedSender(
             await InterruptAsync(request).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Delivers the request to its owner directly (here, or over the transport) and returns the final reply; null
+    /// when the owner cannot be followed (unknown, unreachable, moving), as the reply will then be in storage.
+    /// </summary>
+    private async Task<PersistedReply?> FollowOwnerAsync(PersistedRequest request, CancellationToken cancellationToken)
+    {
+        if (IsLocal(request.Address))
+        {
+            try
+            {
+                return await delivery!.RunAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (EntityNotAssignedToRunnerException)
+            {
+                // Shard moving: the request is stored; its next owner runs it.
+            }
+        }
+        else if (membership.OwnerOf(request.Address.ShardId) is { } owner && owner != membership.Self)
+        {
+            Activity.Current?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
+            try
+            {
+                var reply = await transport.RequestAsync(owner, EncodeEnvelope(request), persisted: true, cancellationToken).ConfigureAwait(false);
+                return new PersistedReply(request.Id, 0, IsFinal: true, IsFailure: false, reply);
+            }
+            catch (Exception ex) when (IsFollowFailure(ex))
+            {
+                // The owner could not be followed; the request is stored and the reply will be too.
+            }
+        }
+
+        return null;
     }
 
     public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, MessageTraits traits, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -193,9 +228,9 @@ internal sealed partial class PersistedSender(
                         return;
                     }
                 }
-                catch (Exception ex) when (IsFollowFailure(ex))
+                catch (Exception ex) when (IsFollowFailure(ex) || ex is EntityTypeNotRegisteredException)
                 {
-                    // Fall back to storage below.
+                    // Fall back to storage below (an owner that does not host the type leaves the request stored for one that does).
                 }
             }
 
@@ -285,6 +320,26 @@ internal sealed partial class PersistedSender(
         }
     }
 
+    /// <summary>The final reply saved within <paramref name="timeout"/>, nudging the owner meanwhile; null when none was.</summary>
+    private async Task<PersistedReply?> WaitForStoredReplyAsync(long requestId, EntityAddress address, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var reply = replies!.WaitAsync(requestId, timeout, cancellationToken);
+        while (!reply.IsCompleted)
+        {
+            await NotifyOwnerAsync(address).ConfigureAwait(false);
+            await Task.WhenAny(reply, Task.Delay(NudgeInterval, time, cancellationToken)).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await reply.ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Tells the shard's owner that storage has something for it (best effort; the owner also polls).</summary>
     private async Task NotifyOwnerAsync(EntityAddress address, DateTimeOffset? due = null)
     {
@@ -361,9 +416,8 @@ internal sealed partial class PersistedSender(
     private static byte[] EncodeEnvelope(PersistedRequest request) =>
         EnvelopeCodec.Encode(new Envelope(request.Id, request.Address, request.Tag, request.Kind, request.Payload, request.TraceParent, request.TraceState));
 
-    /// <summary>True when the request's entity is hosted here and its shard owned: the local delivery runs it.</summary>
-    private bool IsLocal(EntityAddress address) =>
-        delivery is not null && entities.TryGetManager(address.EntityType, out _) && ownership.IsOwned(address.ShardId);
+    /// <summary>True when the request's shard is owned here: the local delivery runs it (or answers that its type is not hosted here).</summary>
+    private bool IsLocal(EntityAddress address) => delivery is not null && ownership.IsOwned(address.ShardId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message storage is failing; retrying")]
     private static partial void LogStorageRetry(ILogger logger, Exception exception);

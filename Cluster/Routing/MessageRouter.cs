@@ -52,6 +52,7 @@ internal sealed class MessageRouter(
         using var activity = StartSendActivity(address, tag);
         var started = time.GetTimestamp();
         var deadline = started + ToTimestamp(options.SendTimeout);
+        var registrationDeadline = Math.Min(deadline, started + ToTimestamp(options.EntityRegistrationTimeout));
         Exception? last = null;
         try
         {
@@ -75,6 +76,11 @@ internal sealed class MessageRouter(
                         last = ex;
                     }
                 }
+                else if (ownership.IsOwned(address.ShardId))
+                {
+                    // Owned here, type not hosted here (a rolling deploy adding it): the shard may move to a runner that hosts it.
+                    last = EntityHost.NotRegistered(address.EntityType, membership.Self);
+                }
                 else if (membership.OwnerOf(address.ShardId) is { } owner && owner != membership.Self)
                 {
                     activity?.SetTag(ClusterDiagnostics.TargetRunnerTag, owner.ToString());
@@ -83,7 +89,7 @@ internal sealed class MessageRouter(
                         using var reply = await transport.RequestAsync(owner, EncodeEnvelope(address, tag, kind, request), persisted: false, cancellationToken).ConfigureAwait(false);
                         return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply.Memory);
                     }
-                    catch (EntityNotAssignedToRunnerException ex)
+                    catch (Exception ex) when (ex is EntityNotAssignedToRunnerException or EntityTypeNotRegisteredException)
                     {
                         last = ex;
                     }
@@ -100,7 +106,7 @@ internal sealed class MessageRouter(
                     last ??= new EntityNotAssignedToRunnerException(address);
                 }
 
-                await DelayBeforeRetryAsync(deadline, last, cancellationToken).ConfigureAwait(false);
+                await DelayBeforeRetryAsync(last is EntityTypeNotRegisteredException ? registrationDeadline : deadline, last, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -133,7 +139,9 @@ internal sealed class MessageRouter(
     /// <summary>Opens the stream at the shard's owner, retrying until the first item arrives; after that it is not retried.</summary>
     private async IAsyncEnumerable<TItem> StreamVolatileAsync<TItem>(EntityAddress address, string tag, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var deadline = time.GetTimestamp() + ToTimestamp(options.SendTimeout);
+        var started = time.GetTimestamp();
+        var deadline = started + ToTimestamp(options.SendTimeout);
+        var registrationDeadline = Math.Min(deadline, started + ToTimestamp(options.EntityRegistrationTimeout));
         while (true)
         {
             IAsyncEnumerator<TItem>? items = null;
@@ -146,7 +154,7 @@ internal sealed class MessageRouter(
                     yield break;
                 }
             }
-            catch (Exception ex) when (ex is EntityNotAssignedToRunnerException or RunnerUnavailableException)
+            catch (Exception ex) when (ex is EntityNotAssignedToRunnerException or RunnerUnavailableException or EntityTypeNotRegisteredException)
             {
                 retriable = ex;
             }
@@ -158,7 +166,7 @@ internal sealed class MessageRouter(
                     await items.DisposeAsync().ConfigureAwait(false);
                 }
 
-                await DelayBeforeRetryAsync(deadline, retriable, cancellationToken).ConfigureAwait(false);
+                await DelayBeforeRetryAsync(retriable is EntityTypeNotRegisteredException ? registrationDeadline : deadline, retriable, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -177,8 +185,9 @@ internal sealed class MessageRouter(
 
     private async IAsyncEnumerable<TItem> OpenStream<TItem>(EntityAddress address, string tag, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (entities.TryGetManager(address.EntityType, out var manager) && ownership.IsOwned(address.ShardId))
+        if (ownership.IsOwned(address.ShardId))
         {
+            var manager = entities.RequireManager(address.EntityType, membership.Self);
             var rpc = EntityHost.ResolveRpc(manager, tag, RpcKind.Stream);
             var work = new TaskEntityWork(rpc, LocalMessage(rpc, request), Activity.Current?.Context ?? default, cancellationToken);
             entities.Deliver(manager, address, work);

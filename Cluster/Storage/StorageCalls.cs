@@ -23,6 +23,9 @@ internal static partial class StorageCalls
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a storage error during shard release or shutdown (leases expire anyway)")]
     public static partial void LogStorageIgnored(ILogger logger, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Resetting persisted request {RequestId} failed; it was not reset")]
+    public static partial void LogResetFailed(ILogger logger, Exception exception, long requestId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to runner storage change notifications failed; membership and shard moves are seen on the periodic refreshes only")]
     public static partial void LogNotificationsUnavailable(ILogger logger, Exception exception);
 }

@@ -196,11 +196,12 @@ public sealed class EntityLifecycleTests
     }
 
     [Fact]
-    public async Task UnknownEntityTypeIsATypedError()
+    public async Task UnknownEntityTypeIsATypedErrorOnceTheRegistrationTimeoutPassed()
     {
-        await using var cluster = await TestCluster.StartAsync(2);
+        await using var cluster = await TestCluster.StartAsync(2, options => options.EntityRegistrationTimeout = TimeSpan.FromMilliseconds(300));
 
-        await Assert.ThrowsAsync<UnknownEntityTypeException>(() => cluster.Client.GetEntity<NotRegistered>("x").AskAsync(new IncrementUnregistered(1)));
+        var error = await Assert.ThrowsAsync<EntityTypeNotRegisteredException>(() => cluster.Client.GetEntity<NotRegistered>("x").AskAsync(new IncrementUnregistered(1)));
+        Assert.Equal(EntityNames.Of<NotRegistered>.Name, error.EntityType);
     }
 
     private sealed class NotRegistered;

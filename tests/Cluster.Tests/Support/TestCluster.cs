@@ -59,12 +59,13 @@ public sealed class TestCluster : IAsyncDisposable
         Func<IRunnerTransport>? transports = null,
         Func<int, RunnerAddress>? addresses = null,
         IMessageStorage? messages = null,
-        Action<ClusterBuilder>? configure = null)
+        Action<ClusterBuilder>? configure = null,
+        bool runnersHostCounter = true)
     {
         var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages, configure);
         for (var i = 1; i <= runners; i++)
         {
-            await cluster.AddRunnerAsync();
+            await cluster.AddRunnerAsync(runnersHostCounter);
         }
 
         await cluster.Client.StartAsync();
@@ -93,17 +94,23 @@ public sealed class TestCluster : IAsyncDisposable
         return options;
     }
 
-    public Sharding CreateNode(RunnerAddress? address)
+    /// <remarks><paramref name="hostsCounter"/>: False for a runner of an older version, without <see cref="CounterEntity"/>.</remarks>
+    public Sharding CreateNode(RunnerAddress? address, bool hostsCounter = true)
     {
-        var builder = new ClusterBuilder().AddEntity(context =>
+        var builder = new ClusterBuilder();
+        if (hostsCounter)
         {
-            Interlocked.Increment(ref Probe.Created);
-            return new CounterEntity(context, Probe);
-        }, definition =>
-        {
-            CounterEntity.Configure(definition);
-            _entity?.Invoke(definition);
-        });
+            builder.AddEntity(context =>
+            {
+                Interlocked.Increment(ref Probe.Created);
+                return new CounterEntity(context, Probe);
+            }, definition =>
+            {
+                CounterEntity.Configure(definition);
+                _entity?.Invoke(definition);
+            });
+        }
+
         _configure?.Invoke(builder);
         var transport = _transports();
         _ownedTransports.Add(transport);
@@ -112,9 +119,9 @@ public sealed class TestCluster : IAsyncDisposable
             singletons: builder.Singletons, crons: builder.Crons);
     }
 
-    public async Task<Sharding> AddRunnerAsync()
+    public async Task<Sharding> AddRunnerAsync(bool hostsCounter = true)
     {
-        var runner = CreateNode(_addresses(_runners.Count + _gone.Count + 1));
+        var runner = CreateNode(_addresses(_runners.Count + _gone.Count + 1), hostsCounter);
         _runners.Add(runner);
         await runner.StartAsync();
         return runner;

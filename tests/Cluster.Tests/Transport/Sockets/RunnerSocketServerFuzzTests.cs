@@ -296,7 +296,7 @@ public sealed class RunnerSocketServerFuzzTests(ITestOutputHelper output) : IAsy
         var code = (RemoteErrorCode)reply.Flags;
         var typed = code switch
         {
-            RemoteErrorCode.MalformedMessage or RemoteErrorCode.UnknownEntityType or RemoteErrorCode.EntityNotAssignedToRunner
+            RemoteErrorCode.MalformedMessage or RemoteErrorCode.UnknownEntityType or RemoteErrorCode.EntityTypeNotRegistered or RemoteErrorCode.EntityNotAssignedToRunner
                 or RemoteErrorCode.MailboxFull or RemoteErrorCode.AlreadyProcessingMessage => true,
             // A Hello frame (the cluster-secret handshake) sent to this runner, which has no secret.
             RemoteErrorCode.Unauthorized => reply.Meta?.Contains("does not use a cluster secret", StringComparison.Ordinal) == true,
