@@ -1,4 +1,5 @@
 using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Storage.Memory;
@@ -180,6 +181,24 @@ public sealed class PersistedMessagingTests
         _messages.Down = false;
         Assert.Equal(4, await counter.AskAsync(new Deposit("after", 3)));
         Assert.False(cluster.Probe.Runs.ContainsKey("during"));
+    }
+
+    [Fact]
+    public async Task AStoredRequestThatCannotBeDecodedIsAnsweredWithMalformedMessageAndKept()
+    {
+        await using var cluster = await StartAsync(runners: 1);
+        var address = cluster.Client.GetEntity<CounterEntity>("bad").Address;
+        var request = new PersistedRequest(cluster.Client.NewSnowflakeId(), address, MessageTraits.Of(typeof(Deposit)).Tag,
+            RpcKind.Request, new byte[] { 0xc1, 0xc1, 0xc1 });
+        await _messages.SaveRequestAsync(request, default);
+
+        await Eventually.True(() => _messages.Replies.Any(r => r.RequestId == request.Id), TimeSpan.FromSeconds(10), "the undecodable request is answered");
+
+        var reply = Assert.Single(_messages.Replies);
+        Assert.True(reply.IsFinal && reply.IsFailure);
+        Assert.IsType<MalformedMessageException>(ReplyFailure.Decode(reply.Payload));
+        Assert.Single(await _messages.RepliesForAsync([request.Id], default));   // the row stays, complete
+        Assert.Equal(1, await cluster.Client.GetEntity<CounterEntity>("bad").AskAsync(new Increment(1)));   // the entity is unharmed
     }
 
     [Fact]

@@ -13,6 +13,9 @@ namespace SocketRunnerAspire.Cluster.Storage.Redis;
 /// </summary>
 internal static class RedisMessageScripts
 {
+    // A number field that does not parse (a corrupt row) reads as its initial value, so one bad row cannot fail a
+    // batch it shares with others; the read of unprocessed requests reports such rows (RedisMessageStorage).
+
 
     // ARGV: prefix, then per request: id, shard, primary key ('' = none), deliver-at ms (0 = now), address, envelope.
     // Saves the requests in order (a later one sees the primary keys of earlier ones) and returns two values per
@@ -63,7 +66,7 @@ internal static class RedisMessageScripts
           if state[1] and state[1] ~= '1' then
             local r = p .. 'mr:' .. id
             if ARGV[at + 2] == '0' then
-              if tonumber(ARGV[at + 1]) == tonumber(state[2]) + 1 then
+              if tonumber(ARGV[at + 1]) == (tonumber(state[2]) or -2) + 1 then
                 redis.call('RPUSH', r, ARGV[at + 3])
                 redis.call('HSET', m, 'c', ARGV[at + 1])
                 saved = 1
@@ -99,7 +102,7 @@ internal static class RedisMessageScripts
         local state = redis.call('HMGET', m, 'd', 's', 'ack')
         if not state[1] or state[1] == '1' then return 0 end
         if ARGV[3] == 'ack' then
-          if tonumber(ARGV[4]) > tonumber(state[3]) then redis.call('HSET', m, 'ack', ARGV[4]) end
+          if tonumber(ARGV[4]) > (tonumber(state[3]) or -1) then redis.call('HSET', m, 'ack', ARGV[4]) end
         else
           redis.call('HSET', m, 'i', '1')
           redis.call('ZADD', p .. 'mq:' .. state[2], 0, ARGV[2])
@@ -115,7 +118,7 @@ internal static class RedisMessageScripts
         for i = 2, #ARGV do
           local ack = redis.call('HGET', p .. 'm:' .. ARGV[i], 'ack')
           if ack then
-            local replies = redis.call('LRANGE', p .. 'mr:' .. ARGV[i], tonumber(ack) + 1, -1)
+            local replies = redis.call('LRANGE', p .. 'mr:' .. ARGV[i], (tonumber(ack) or -1) + 1, -1)
             out[#out + 1] = ARGV[i]
             out[#out + 1] = #replies
             for _, reply in ipairs(replies) do out[#out + 1] = reply end
