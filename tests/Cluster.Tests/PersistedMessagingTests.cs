@@ -167,6 +167,63 @@ public sealed class PersistedMessagingTests
     }
 
     [Fact]
+    public async Task AnInterruptReachesAPersistedRequestStillWaitingForMailboxRoom()
+    {
+        await using var cluster = await StartAsync(entity: e => e.WithMailboxCapacity(1));
+        var counter = cluster.Client.GetEntity<CounterEntity>("full-interrupt");
+        var held = counter.AskAsync(new Hold("gate"));
+        await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource();
+
+        var future = counter.AskAsync(new PersistedHold("future"), cts.Token);
+        await Eventually.True(() => !_messages.Requests.IsEmpty, TimeSpan.FromSeconds(10), "the request is stored");
+        await Task.Delay(200);   // reaches the owner and waits for room (the outcome is the same if it has not yet)
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => future);
+        var request = Assert.Single(_messages.Requests);
+
+        cluster.Probe.Open("gate");
+        await held;
+
+        await Eventually.True(() => _messages.Replies.Any(r => r.RequestId == request.Id), TimeSpan.FromSeconds(10), "the interrupted outcome is stored");
+        var reply = Assert.Single(_messages.Replies, r => r.RequestId == request.Id);
+        Assert.True(reply.IsFinal && reply.IsFailure);
+        Assert.IsType<OperationCanceledException>(ReplyFailure.Decode(reply.Payload));
+        Assert.Single(_messages.Envelopes.OfType<PersistedEnvelope.Interrupt>());
+        Assert.Equal(1, await counter.AskAsync(new Increment(1)));   // the mailbox is free again
+    }
+
+    [Fact]
+    public async Task APersistedStreamQueuedBehindAFullMailboxCompletesWithAllItsChunks()
+    {
+        await using var cluster = await StartAsync(entity: e => e.WithMailboxCapacity(1));
+        var counter = cluster.Client.GetEntity<CounterEntity>("full-stream");
+        var held = counter.AskAsync(new Hold("gate"));
+        await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var items = Task.Run(async () =>
+        {
+            var received = new List<int>();
+            await foreach (var item in counter.StreamAsync(new PersistedCountTo(3)))
+            {
+                received.Add(item);
+            }
+
+            return received;
+        });
+        await Eventually.True(() => !_messages.Requests.IsEmpty, TimeSpan.FromSeconds(10), "the stream request is stored");
+        Assert.False(items.IsCompleted);
+
+        cluster.Probe.Open("gate");
+        await held;
+
+        Assert.Equal([1, 2, 3], await items.WaitAsync(TimeSpan.FromSeconds(15)));
+        var request = Assert.Single(_messages.Requests);
+        Assert.Equal(4, _messages.Replies.Count(r => r.RequestId == request.Id));   // 3 chunks and the end
+        Assert.Equal(3, _messages.Envelopes.OfType<PersistedEnvelope.AckChunk>().Count());
+    }
+
+    [Fact]
     public async Task WhileStorageIsDownPersistedSendsFailTypedAndVolatileTrafficFlows()
     {
         await using var cluster = await StartAsync();
