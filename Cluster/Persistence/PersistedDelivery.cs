@@ -287,7 +287,7 @@ internal sealed partial class PersistedDelivery
     private async Task KeepForAnOwnerThatHostsTheTypeAsync(EntityAddress address)
     {
         var now = _time.GetUtcNow();
-        if (_unregisteredWarnings.TryGetValue(address.EntityType, out var warned) is false || now - warned >= UnregisteredWarningInterval)
+        if (!_unregisteredWarnings.TryGetValue(address.EntityType, out var warned) || now - warned >= UnregisteredWarningInterval)
         {
             _unregisteredWarnings[address.EntityType] = now;
             LogTypeNotRegistered(_logger, address.EntityType);

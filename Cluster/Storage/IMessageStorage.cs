@@ -42,10 +42,9 @@ public interface IMessageStorage
     Task ClearRepliesAsync(long requestId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Up to <paramref name="requestIds"/>.Count of those requests that are unfinished and due, as
-    /// <see cref="UnprocessedMessagesAsync"/> would hand them out, in storage order. Used to re-read requests this
-    /// runner read already (Effect's <c>unprocessedMessagesById</c>), so a read lease does not hold them back; each
-    /// returned one is leased again.
+    /// The requests of <paramref name="requestIds"/> that are unfinished and due, as <see cref="UnprocessedMessagesAsync"/>
+    /// hands them out, oldest first (Effect's <c>unprocessedMessagesById</c>). Meant for re-reading requests this runner
+    /// read already, so a read lease does not hold them back; each one returned is leased again.
     /// </summary>
     Task<IReadOnlyList<UnprocessedMessage>> UnprocessedMessagesByIdAsync(IReadOnlyCollection<long> requestIds, CancellationToken cancellationToken);
 
