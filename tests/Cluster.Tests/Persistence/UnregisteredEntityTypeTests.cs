@@ -85,6 +85,30 @@ public sealed class UnregisteredEntityTypeTests
     }
 
     [Fact]
+    public async Task APersistedStreamWaitsForAnOwnerThatHostsItsType()
+    {
+        await using var cluster = await StartOldVersionAsync(TimeSpan.FromSeconds(30));
+
+        var items = Task.Run(async () =>
+        {
+            var received = new List<int>();
+            await foreach (var item in cluster.Client.GetEntity<CounterEntity>("stream").StreamAsync(new PersistedCountTo(3)))
+            {
+                received.Add(item);
+            }
+
+            return received;
+        });
+        await OldOwnerSawTheRequestAsync(cluster);
+        Assert.False(items.IsCompleted);
+
+        await UpgradeAsync(cluster);
+
+        Assert.Equal([1, 2, 3], await items.WaitAsync(Timeout));
+        Assert.DoesNotContain(_messages.Replies, r => r.IsFailure);
+    }
+
+    [Fact]
     public async Task AVolatileRequestIsRetriedUntilAnOwnerHostsItsType()
     {
         await using var cluster = await StartOldVersionAsync(TimeSpan.FromSeconds(30));
