@@ -49,7 +49,8 @@ internal sealed partial class RunnerHealthMonitor
         stop.ThrowIfCancellationRequested();   // the loop ends only when stopped: report it as stopped, not completed
     }
 
-    private async Task CheckOnceAsync(RunnerAddress self, CancellationToken stop)
+    /// <summary>One round of checks, as run by the runner <paramref name="self"/>.</summary>
+    internal async Task CheckOnceAsync(RunnerAddress self, CancellationToken stop)
     {
         var all = _membership.Runners;
         if (all.Count <= 1)
