@@ -7,6 +7,7 @@ using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Cron;
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Placement;
@@ -173,6 +174,30 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     public bool HoldsAssignedShards =>
         Address is { } self && MachineId is not null && !_ownership.IsStopping &&
         _membership.Assignment.Where(a => a.Value == self).All(a => _ownership.IsOwned(a.Key)) && _membership.Assignment.Count > 0;
+
+    /// <summary>
+    /// Registers a singleton on this running runner (Effect's <c>registerSingleton</c>), as
+    /// <see cref="Hosting.ClusterBuilder.AddSingletonJob"/> does at start: it runs while this runner holds the shard
+    /// <paramref name="name"/> hashes to in <paramref name="shardGroup"/>, and <see cref="RegistrationEvents"/> announces
+    /// it. Ignored on a client-only node. Every runner that may host it must register it.
+    /// </summary>
+    /// <exception cref="AlreadyRegisteredException">A singleton named <paramref name="name"/> is registered here already.</exception>
+    public void RegisterSingleton(string name, Func<SingletonContext, CancellationToken, Task> run, string shardGroup = ShardId.DefaultGroup)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var singleton = new SingletonRegistration(name, run, shardGroup);
+        if (IsClientOnly)
+        {
+            return;
+        }
+
+        if (!_singletons.TryAdd(singleton))
+        {
+            throw new AlreadyRegisteredException(name);
+        }
+
+        _registrations.Publish(new SingletonRegistered(name, ShardingHash.ShardOf(name, shardGroup, _options.ShardsPerGroup)));
+    }
 
     /// <inheritdoc />
     public long NewSnowflakeId() => _membership.Ids.Next();
