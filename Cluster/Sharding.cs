@@ -159,7 +159,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <summary>The runners last read from storage, with health.</summary>
     public IReadOnlyList<RegisteredRunner> Runners => _membership.Runners;
 
-    /// <summary>Names of the singletons running on this runner (diagnostics and tests); a job that returned is not listed.</summary>
+    /// <summary>Names of the singletons running on this runner (diagnostics and tests), the cluster's own runner health check included; a job that returned is not listed.</summary>
     public IReadOnlyCollection<string> RunningSingletons => _singletons.Running;
 
     /// <summary>

@@ -67,7 +67,7 @@ public sealed class RunnerHealthMonitorTests
     [Fact]
     public async Task EveryOtherRunnerDeadLeavesTheCheckerAsTheOneHealthyRunner()
     {
-        var (storage, _, monitor, _) = await MonitorAsync(self: (34431, true), (34432, true), (34433, true));
+        var (storage, _, monitor, _) = await MonitorAsync(34431, (34431, true), (34432, true), (34433, true));
 
         await monitor.CheckOnceAsync(Runner(34431).Address, CancellationToken.None);
 
@@ -79,7 +79,7 @@ public sealed class RunnerHealthMonitorTests
     public async Task NeverMarksTheLastHealthyRunnerUnhealthy()
     {
         // The checker itself is marked unhealthy (by the previous checker, say): the one other runner is the last healthy one.
-        var (storage, _, monitor, health) = await MonitorAsync(self: (34431, false), (34432, true));
+        var (storage, _, monitor, health) = await MonitorAsync(34431, (34431, false), (34432, true));
 
         await monitor.CheckOnceAsync(Runner(34431).Address, CancellationToken.None);
 
@@ -89,22 +89,23 @@ public sealed class RunnerHealthMonitorTests
     }
 
     [Fact]
-    public async Task ChecksNothingWhileItIsTheOnlyRunner()
+    public async Task ChecksNothingWhileOnlyOneRunnerIsKnown()
     {
-        var (_, _, monitor, health) = await MonitorAsync(self: (34431, true));
+        // Storage lost the checker's own registration (it registers again on its next refresh): one runner is known.
+        var (_, _, monitor, health) = await MonitorAsync(34431, (34432, true));
 
         await monitor.CheckOnceAsync(Runner(34431).Address, CancellationToken.None);
 
         Assert.Equal(0, health.Checks);
     }
 
-    /// <summary>A monitor for the runner <paramref name="self"/> over in-memory storage holding it and <paramref name="others"/>, every other runner reported dead.</summary>
+    /// <summary>A monitor for the runner on <paramref name="self"/> over in-memory storage holding <paramref name="runners"/>, every other runner reported dead.</summary>
     private static async Task<(InMemoryRunnerStorage Storage, RunnerMembership Membership, RunnerHealthMonitor Monitor, ScriptedRunnerHealth Health)> MonitorAsync(
-        (int Port, bool Healthy) self, params (int Port, bool Healthy)[] others)
+        int self, params (int Port, bool Healthy)[] runners)
     {
         var options = new ShardingOptions { ShardsPerGroup = 30 };
         var storage = new InMemoryRunnerStorage(TimeSpan.FromMinutes(1));
-        foreach (var (port, healthy) in others.Prepend(self))
+        foreach (var (port, healthy) in runners)
         {
             await storage.RegisterAsync(Runner(port), healthy, CancellationToken.None);
         }
@@ -112,7 +113,7 @@ public sealed class RunnerHealthMonitorTests
         var membership = new RunnerMembership(options, storage, new InMemoryRunnerTransport(), self: null, TimeProvider.System, NullLogger.Instance);
         await membership.SyncOnceAsync();
         var health = new ScriptedRunnerHealth();
-        foreach (var (port, _) in others)
+        foreach (var (port, _) in runners.Where(r => r.Port != self))
         {
             health.Dead[Runner(port).Address] = 0;
         }
