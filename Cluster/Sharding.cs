@@ -11,6 +11,7 @@ using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Placement;
+using SocketRunnerAspire.Cluster.Registrations;
 using SocketRunnerAspire.Cluster.Routing;
 using SocketRunnerAspire.Cluster.Runners;
 using SocketRunnerAspire.Cluster.Serialization;
@@ -26,7 +27,7 @@ namespace SocketRunnerAspire.Cluster;
 /// This node's part in the cluster (Effect's <c>Sharding</c>): what users call (<see cref="IEntityClient"/>) and what
 /// diagnostics read. As a runner it registers in RunnerStorage, holds the leases of the shards the assignment gives it
 /// and hosts their entities; client-only (no runner address) it only sends. The work is done by the components it
-/// wires together (README, "How it works"): <see cref="RunnerMembership"/>, <see cref="RunnerHealthMonitor"/>,
+/// wires together (README, "How it works"): <see cref="RunnerMembership"/>, <see cref="RunnerHealthMonitor"/> (a singleton),
 /// <see cref="ShardOwnership"/>, <see cref="ShardRebalancer"/>, <see cref="ShardLeaseRefresher"/>,
 /// <see cref="EntityHost"/>, <see cref="MessageRouter"/>, <see cref="RunnerRpcHandler"/>, <see cref="PersistedSender"/>,
 /// <see cref="PersistedDelivery"/>, <see cref="StorageReadLoop"/> and <see cref="SingletonSupervisor"/>.
@@ -38,6 +39,15 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         () => Live.Keys.Where(s => s.Address is not null)
             .Select(s => new Measurement<int>(s.OwnedShards.Count, new KeyValuePair<string, object?>("cluster.runner", s.Address.ToString()))),
         description: "Shards whose lease this runner holds.");
+
+    private static readonly ObservableGauge<int> RunnersGauge = ClusterDiagnostics.Meter.CreateObservableGauge("cluster.runners",
+        () => Live.Keys.Where(s => s.Address is not null).SelectMany(s => RunnerCounts(s.Address!.Value.ToString(), s.Runners)),
+        description: "Runners this runner knows of, by health (Effect's effect_cluster_runners).");
+
+    private static readonly ObservableGauge<int> SingletonsGauge = ClusterDiagnostics.Meter.CreateObservableGauge("cluster.singletons",
+        () => Live.Keys.Where(s => s.Address is not null)
+            .Select(s => new Measurement<int>(s.RunningSingletons.Count, new KeyValuePair<string, object?>(ClusterDiagnostics.RunnerTag, s.Address.ToString()))),
+        description: "Singletons running on this runner (Effect's effect_cluster_singletons).");
 
     private readonly ShardingOptions _options;
     private readonly IRunnerStorage _storage;
@@ -52,11 +62,12 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     private readonly ReplyPoller? _replies;
     private readonly SingletonSupervisor _singletons;
     private readonly RunnerRpcHandler? _rpcHandler;
-    private readonly RunnerHealthMonitor? _health;
     private readonly ShardRebalancer? _rebalancer;
     private readonly ShardLeaseRefresher? _leases;
     private readonly StorageReadLoop? _storageReads;
     private readonly IMessageStorage? _messages;
+    private readonly RegistrationEventLog _registrations;
+    private readonly ClusterRegistrationEvent[] _hosted;
     private volatile bool _stopped;
     private int _disposed;
     private IAsyncDisposable? _listener;
@@ -75,7 +86,8 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         IMessageStorage? messageStorage = null,
         IEnumerable<SingletonRegistration>? singletons = null,
         IEnumerable<CronRegistration>? crons = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IRunnerHealth? runnerHealth = null)
     {
         _options = options;
         _storage = storage;
@@ -90,9 +102,20 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
 
         var (cronEntity, cronSingletons) = CronScheduler.Registrations(this, crons ?? [], _time, _logger);
         _membership = new RunnerMembership(options, storage, transport, self, _time, _logger);
-        _entities = new EntityHost(cronEntity is null ? entities : entities.Append(cronEntity), Address, options, _ownership, services, loggerFactory, _time);
+        var hostedEntities = cronEntity is null ? entities.ToArray() : [.. entities, cronEntity];
+        _entities = new EntityHost(hostedEntities, Address, options, _ownership, services, loggerFactory, _time);
         _ownership.AddListener(_entities);
-        _singletons = new SingletonSupervisor([.. singletons ?? [], .. cronSingletons], _ownership,
+        var health = Address is null ? null : new RunnerHealthMonitor(options, storage,
+            runnerHealth ?? (options.RunnerHealth == RunnerHealthKind.Noop ? NoopRunnerHealth.Instance : new PingRunnerHealth(options, transport, _time, _logger)),
+            _membership, _time, _logger);
+        SingletonRegistration[] hostedSingletons = [.. singletons ?? [], .. cronSingletons, .. health is null ? Array.Empty<SingletonRegistration>() : [health.Singleton]];
+        _registrations = new RegistrationEventLog(_logger);
+        _hosted = Address is null ? [] :
+        [
+            .. hostedEntities.Select(e => new EntityRegistered(e.Name, e.ShardGroup)),
+            .. hostedSingletons.Select(s => new SingletonRegistered(s.Name, ShardingHash.ShardOf(s.Name, s.ShardGroup, options.ShardsPerGroup))),
+        ];
+        _singletons = new SingletonSupervisor(hostedSingletons, _ownership,
             singleton => new SingletonContext(singleton.Name, Address!.Value, services, this),
             options.ShardsPerGroup, options.EntityTerminationTimeout, _time, _logger);
         _ownership.AddListener(_singletons);
@@ -117,7 +140,6 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         if (Address is { } host)
         {
             _rpcHandler = new RunnerRpcHandler(_entities, delivery, schedule, serializer, host);
-            _health = new RunnerHealthMonitor(options, storage, transport, _membership, _ownership, _time, _logger);
             _rebalancer = new ShardRebalancer(options, storage, _membership, _ownership, _time, _logger);
             _leases = new ShardLeaseRefresher(options, storage, _ownership, host, _rebalancer.Wake, _time, _logger);
             _membership.AssignmentChanged += _rebalancer.Wake;
@@ -139,13 +161,45 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <summary>The runners last read from storage, with health.</summary>
     public IReadOnlyList<RegisteredRunner> Runners => _membership.Runners;
 
-    /// <summary>Names of the singletons running on this runner (diagnostics and tests); a job that returned is not listed.</summary>
+    /// <summary>Names of the singletons running on this runner (diagnostics and tests), the cluster's own runner health check included; a job that returned is not listed.</summary>
     public IReadOnlyCollection<string> RunningSingletons => _singletons.Running;
+
+    /// <summary>
+    /// The entity types and singletons this runner registered (Effect's <c>getRegistrationEvents</c>), in order, each
+    /// once; a subscriber first receives those registered before it subscribed. Registration happens when the runner
+    /// starts (the cluster's own, such as the runner health check, included); a client-only node registers nothing.
+    /// Completes when this node is disposed. Observers are called synchronously and must not block.
+    /// </summary>
+    public IObservable<ClusterRegistrationEvent> RegistrationEvents => _registrations;
 
     /// <summary>Registered in RunnerStorage and holding the lease of every shard assigned to it (runners); always false for clients.</summary>
     public bool HoldsAssignedShards =>
         Address is { } self && MachineId is not null && !_ownership.IsStopping &&
         _membership.Assignment.Where(a => a.Value == self).All(a => _ownership.IsOwned(a.Key)) && _membership.Assignment.Count > 0;
+
+    /// <summary>
+    /// Registers a singleton on this running runner (Effect's <c>registerSingleton</c>), as
+    /// <see cref="Hosting.ClusterBuilder.AddSingletonJob"/> does at start: it runs while this runner holds the shard
+    /// <paramref name="name"/> hashes to in <paramref name="shardGroup"/>, and <see cref="RegistrationEvents"/> announces
+    /// it. Ignored on a client-only node. Every runner that may host it must register it.
+    /// </summary>
+    /// <exception cref="AlreadyRegisteredException">A singleton named <paramref name="name"/> is registered here already.</exception>
+    public void RegisterSingleton(string name, Func<SingletonContext, CancellationToken, Task> run, string shardGroup = ShardId.DefaultGroup)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var singleton = new SingletonRegistration(name, run, shardGroup);
+        if (IsClientOnly)
+        {
+            return;
+        }
+
+        if (!_singletons.TryAdd(singleton))
+        {
+            throw new AlreadyRegisteredException(name);
+        }
+
+        _registrations.Publish(new SingletonRegistered(name, ShardingHash.ShardOf(name, shardGroup, _options.ShardsPerGroup)));
+    }
 
     /// <inheritdoc />
     public long NewSnowflakeId() => _membership.Ids.Next();
@@ -225,6 +279,11 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
             _listener = await _transport.ListenAsync(listen, _rpcHandler!, cancellationToken).ConfigureAwait(false);
         }
 
+        foreach (var registration in _hosted)
+        {
+            _registrations.Publish(registration);
+        }
+
         var stopping = _stopping.Token;
         await SubscribeToStorageChangesAsync(cancellationToken).ConfigureAwait(false);
         var membership = await _membership.StartAsync(stopping).ConfigureAwait(false);
@@ -236,7 +295,6 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
                 membership,
                 _rebalancer.Start(stopping),
                 _leases!.Start(stopping),
-                _health!.Start(stopping),
                 .. _storageReads is null ? Array.Empty<Task>() : [_storageReads.Start(stopping)],
             ];
         _rebalancer?.Wake();
@@ -308,7 +366,15 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
             await _replies.DisposeAsync().ConfigureAwait(false);
         }
 
+        _registrations.Complete();
         _stopping.Dispose();
+    }
+
+    private static IEnumerable<Measurement<int>> RunnerCounts(string self, IReadOnlyList<RegisteredRunner> runners)
+    {
+        var healthy = runners.Count(r => r.Healthy);
+        yield return new Measurement<int>(healthy, new(ClusterDiagnostics.RunnerTag, self), new(ClusterDiagnostics.RunnerHealthyTag, true));
+        yield return new Measurement<int>(runners.Count - healthy, new(ClusterDiagnostics.RunnerTag, self), new(ClusterDiagnostics.RunnerHealthyTag, false));
     }
 
     private async Task StopLoopsAsync()

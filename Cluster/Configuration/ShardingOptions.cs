@@ -83,6 +83,12 @@ public sealed class ShardingOptions
     /// <summary>Health re-check of runners. Default 1 min.</summary>
     public TimeSpan RunnerHealthCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How the health check tells whether a runner is alive, when no <see cref="Runners.IRunnerHealth"/> is registered
+    /// in the container (one that is replaces it). Default <see cref="RunnerHealthKind.Ping"/>.
+    /// </summary>
+    public RunnerHealthKind RunnerHealth { get; set; } = RunnerHealthKind.Ping;
+
     /// <summary>Serialize messages even for local delivery, so serialization bugs show in one process. Default true.</summary>
     public bool SimulateRemoteSerialization { get; set; } = true;
 

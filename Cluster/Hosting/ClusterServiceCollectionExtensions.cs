@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Runners;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Transport;
 
@@ -52,7 +53,8 @@ public static class ClusterServiceCollectionExtensions
             messageStorage: sp.GetService<IMessageStorage>(),
             singletons: builder.Singletons,
             crons: builder.Crons,
-            timeProvider: sp.GetService<TimeProvider>()));
+            timeProvider: sp.GetService<TimeProvider>(),
+            runnerHealth: sp.GetService<IRunnerHealth>()));
         // The same instance: the container disposes it once per registration, and Sharding.DisposeAsync is idempotent.
         services.AddSingleton<IEntityClient>(sp => sp.GetRequiredService<Sharding>());
         services.AddHostedService<ShardingHostedService>();

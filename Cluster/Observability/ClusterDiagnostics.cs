@@ -25,6 +25,9 @@ public static class ClusterDiagnostics
     /// <summary>Span attribute: the runner that recorded the span (<c>client</c> on a client-only node).</summary>
     public const string RunnerTag = "cluster.runner";
 
+    /// <summary>Metric attribute of <c>cluster.runners</c>: whether the runners counted are healthy.</summary>
+    public const string RunnerHealthyTag = "cluster.runner.healthy";
+
     /// <summary>Span attribute of a send: the runner it was delivered to.</summary>
     public const string TargetRunnerTag = "cluster.target.runner";
 

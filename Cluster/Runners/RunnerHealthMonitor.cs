@@ -1,63 +1,69 @@
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Configuration;
-using SocketRunnerAspire.Cluster.Errors;
-using SocketRunnerAspire.Cluster.Shards;
+using SocketRunnerAspire.Cluster.Singletons;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Timing;
-using SocketRunnerAspire.Cluster.Transport;
 
 namespace SocketRunnerAspire.Cluster.Runners;
 
 /// <summary>
-/// Runner health by ping (Effect's <c>RunnerHealth.layerPing</c>), run by one runner: the owner of the first shard of
-/// the first group. A runner that answers no ping is marked unhealthy, which drops it from everyone's ring; one that
-/// answers again is marked healthy. Never leaves fewer than one healthy runner.
+/// The health-check singleton (Effect's <c>"effect/cluster/Sharding/RunnerHealth"</c>): on the runner holding its shard,
+/// every <see cref="ShardingOptions.RunnerHealthCheckInterval"/> while more than one runner is known, asks
+/// <see cref="IRunnerHealth"/> about every other runner (ten at a time) and writes the changes to RunnerStorage: a dead
+/// runner is marked unhealthy, which drops it from everyone's ring, a live one healthy again. Never marks the last
+/// healthy runner unhealthy.
 /// </summary>
 internal sealed partial class RunnerHealthMonitor
 {
-    private const int PingAttempts = 5;
+    /// <summary>The singleton's name, Effect's, so it lands on the same shard as there.</summary>
+    public const string SingletonName = "effect/cluster/Sharding/RunnerHealth";
+
+    private const int MaxConcurrentChecks = 10;
 
     private readonly ShardingOptions _options;
     private readonly IRunnerStorage _storage;
-    private readonly IRunnerTransport _transport;
+    private readonly IRunnerHealth _health;
     private readonly RunnerMembership _membership;
-    private readonly ShardOwnership _ownership;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly BackgroundLoop _loop;
-    private readonly ShardId _checkerShard;
-    private CancellationToken _stopping;
 
-    public RunnerHealthMonitor(ShardingOptions options, IRunnerStorage storage, IRunnerTransport transport, RunnerMembership membership, ShardOwnership ownership, TimeProvider time, ILogger logger)
+    public RunnerHealthMonitor(ShardingOptions options, IRunnerStorage storage, IRunnerHealth health, RunnerMembership membership, TimeProvider time, ILogger logger)
     {
         _options = options;
         _storage = storage;
-        _transport = transport;
+        _health = health;
         _membership = membership;
-        _ownership = ownership;
         _time = time;
         _logger = logger;
-        _checkerShard = new ShardId(options.AvailableShardGroups[0], 1);
-        _loop = new BackgroundLoop(CheckOnceAsync, () => options.RunnerHealthCheckInterval, time, ex => LogCheckFailed(logger, ex));
     }
 
-    public Task Start(CancellationToken stopping)
+    /// <summary>The singleton to register: in the default group when it exists (as in Effect), else in the first group.</summary>
+    public SingletonRegistration Singleton => new(SingletonName, RunAsync,
+        _options.AvailableShardGroups.Contains(ShardId.DefaultGroup) ? ShardId.DefaultGroup : _options.AvailableShardGroups[0]);
+
+    private async Task RunAsync(SingletonContext context, CancellationToken stop)
     {
-        _stopping = stopping;
-        return _loop.Start(stopping);
+        await new BackgroundLoop(() => CheckOnceAsync(context.Runner, stop), () => _options.RunnerHealthCheckInterval, _time,
+            ex => LogCheckFailed(_logger, ex)).Start(stop).ConfigureAwait(false);
+        stop.ThrowIfCancellationRequested();   // the loop ends only when stopped: report it as stopped, not completed
     }
 
-    private async Task CheckOnceAsync()
+    /// <summary>One round of checks, as run by the runner <paramref name="self"/>.</summary>
+    internal async Task CheckOnceAsync(RunnerAddress self, CancellationToken stop)
     {
-        if (_membership.Self is not { } self || _ownership.IsStopping || !_ownership.IsOwned(_checkerShard))
+        var all = _membership.Runners;
+        if (all.Count <= 1)
         {
             return;
         }
 
-        var all = _membership.Runners;
         var others = all.Where(r => r.Runner.Address != self).ToArray();
-        var alive = await Task.WhenAll(others.Select(r => IsAliveAsync(r.Runner.Address))).ConfigureAwait(false);
+        var alive = new bool[others.Length];
+        await Parallel.ForEachAsync(Enumerable.Range(0, others.Length),
+            new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentChecks, CancellationToken = stop },
+            async (i, ct) => alive[i] = await _health.IsAliveAsync(others[i].Runner.Address, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
         var healthyCount = all.Count(r => r.Healthy);
         for (var i = 0; i < others.Length; i++)
         {
@@ -73,43 +79,8 @@ internal sealed partial class RunnerHealthMonitor
         }
     }
 
-    /// <summary>Up to <see cref="PingAttempts"/> pings, each bounded by the ping timeout, with jittered back-off between them.</summary>
-    private async Task<bool> IsAliveAsync(RunnerAddress runner)
-    {
-        var backoff = new Backoff(_options.PingRetryInterval, _options.PingRetryInterval, factor: 1);
-        for (var attempt = 1; attempt <= PingAttempts && !_stopping.IsCancellationRequested; attempt++)
-        {
-            try
-            {
-                using var timeout = TimeoutScope.Start(_options.PingTimeout, _time, _stopping);
-                await _transport.PingAsync(runner, timeout.Token).ConfigureAwait(false);
-                return true;
-            }
-            catch (ClusterAuthenticationException ex)
-            {
-                // It answered the handshake, so it is alive; the secrets differ, which is a configuration error
-                // that must not make this node mark every healthy runner unhealthy.
-                LogAuthenticationFailed(_logger, runner.ToString(), ex.Message);
-                return true;
-            }
-            catch (Exception) when (attempt < PingAttempts)
-            {
-                await Task.Delay(backoff.Next(), _time, _stopping).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                _transport.OnRunnerUnavailable(runner);
-            }
-        }
-
-        return false;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Runner {Address} is now marked {Healthy} (ping)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Runner {Address} is now marked {Healthy} (health check)")]
     private static partial void LogRunnerHealth(ILogger logger, string address, string healthy);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Health check of runner {Runner}: {Reason}")]
-    private static partial void LogAuthenticationFailed(ILogger logger, string runner, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checking runner health failed; retrying")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception);

@@ -16,7 +16,7 @@ internal sealed partial class SingletonSupervisor : IShardListener
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromMinutes(1);
 
-    private readonly IReadOnlyList<SingletonRegistration> _singletons;
+    private readonly List<SingletonRegistration> _singletons;
     private readonly ShardOwnership _ownership;
     private readonly Func<SingletonRegistration, SingletonContext> _contextFor;
     private readonly int _shardsPerGroup;
@@ -31,7 +31,7 @@ internal sealed partial class SingletonSupervisor : IShardListener
         IReadOnlyList<SingletonRegistration> singletons, ShardOwnership ownership, Func<SingletonRegistration, SingletonContext> contextFor,
         int shardsPerGroup, TimeSpan terminationTimeout, TimeProvider time, ILogger logger)
     {
-        _singletons = singletons;
+        _singletons = [.. singletons];
         _ownership = ownership;
         _contextFor = contextFor;
         _shardsPerGroup = shardsPerGroup;
@@ -49,6 +49,22 @@ internal sealed partial class SingletonSupervisor : IShardListener
             {
                 return [.. _running.Where(s => !s.Value.Run.IsCompleted).Select(s => s.Key)];
             }
+        }
+    }
+
+    /// <summary>Adds a singleton after start, started at once if this runner holds its shard; false when the name is taken.</summary>
+    public bool TryAdd(SingletonRegistration singleton)
+    {
+        lock (_gate)
+        {
+            if (_singletons.Any(s => s.Name == singleton.Name))
+            {
+                return false;
+            }
+
+            _singletons.Add(singleton);
+            StartOwned();
+            return true;
         }
     }
 

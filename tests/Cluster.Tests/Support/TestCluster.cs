@@ -6,6 +6,7 @@ using SocketRunnerAspire.Cluster.Transport;
 using SocketRunnerAspire.Cluster.Transport.Memory;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Hosting;
+using SocketRunnerAspire.Cluster.Runners;
 
 namespace SocketRunnerAspire.Cluster.Tests.Support;
 
@@ -24,10 +25,12 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly List<IRunnerTransport> _ownedTransports = [];
 
     private readonly Action<ClusterBuilder>? _configure;
+    private readonly Func<RunnerAddress, IRunnerHealth>? _health;
 
-    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure)
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure, Func<RunnerAddress, IRunnerHealth>? health = null)
     {
         _configure = configure;
+        _health = health;
         Messages = messages ?? new InMemoryMessageStorage();
         _tweak = tweak;
         _entity = entity;
@@ -60,9 +63,10 @@ public sealed class TestCluster : IAsyncDisposable
         Func<int, RunnerAddress>? addresses = null,
         IMessageStorage? messages = null,
         Action<ClusterBuilder>? configure = null,
-        bool runnersHostCounter = true)
+        bool runnersHostCounter = true,
+        Func<RunnerAddress, IRunnerHealth>? health = null)
     {
-        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages, configure);
+        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages, configure, health);
         for (var i = 1; i <= runners; i++)
         {
             await cluster.AddRunnerAsync(runnersHostCounter);
@@ -116,7 +120,7 @@ public sealed class TestCluster : IAsyncDisposable
         _ownedTransports.Add(transport);
         var logs = Logs.CreateFactory();
         return new Sharding(Options(address), Storage, transport, builder.Entities, logs, messageStorage: Messages,
-            singletons: builder.Singletons, crons: builder.Crons);
+            singletons: builder.Singletons, crons: builder.Crons, runnerHealth: address is { } runner ? _health?.Invoke(runner) : null);
     }
 
     public async Task<Sharding> AddRunnerAsync(bool hostsCounter = true)

@@ -1,4 +1,5 @@
 using SocketRunnerAspire.Cluster.Entities;
+using SocketRunnerAspire.Cluster.Runners;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Storage.Redis;
 using SocketRunnerAspire.Cluster.Tests.Support;
@@ -150,7 +151,9 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
             storage: new RedisRunnerStorage(garnet.Connection, $"c{Guid.NewGuid():N}", TimeSpan.FromSeconds(30)),
             transports: () => new SocketRunnerTransport(),
             addresses: _ => FreePort.Loopback());
-        var silent = cluster.Runners.First(r => !r.OwnedShards.Contains(new ShardId("default", 1)));
+        await Eventually.True(() => cluster.Runners.Any(r => r.RunningSingletons.Contains(RunnerHealthMonitor.SingletonName)),
+            TimeSpan.FromSeconds(10), "a runner runs the health check");
+        var silent = cluster.Runners.First(r => !r.RunningSingletons.Contains(RunnerHealthMonitor.SingletonName));
 
         await cluster.CrashRunnerAsync(silent);   // stops answering; still registered with a live heartbeat window
 
