@@ -14,6 +14,7 @@ public sealed class SenderShutdownTests
 {
     private readonly RecordingMessageStorage _messages = new(new InMemoryMessageStorage());
     private readonly ProducerProbe _producer = new();
+    private readonly CapturingLoggerProvider _logs = new();
 
     [Fact]
     public async Task AVolatileRequestStillRunningIsInterruptedWhenItsSenderStops()
@@ -37,7 +38,8 @@ public sealed class SenderShutdownTests
 
         await cluster.Client.DisposeAsync();
 
-        await _producer.Interrupted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await Eventually.True(() => _producer.Interrupted.Task.IsCompleted, TimeSpan.FromSeconds(10),
+            () => $"the producer is interrupted; transport log:\n{string.Join('\n', _logs.Entries.Select(e => $"{e.Level} {e.Category}: {e.Message}"))}");
         await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
             while (await stream.MoveNextAsync())
@@ -63,7 +65,7 @@ public sealed class SenderShutdownTests
     }
 
     private Task<TestCluster> StartAsync() => TestCluster.StartAsync(1,
-        transports: () => new SocketRunnerTransport(),
+        transports: () => new SocketRunnerTransport(null, _logs.CreateFactory()),
         addresses: _ => FreePort.Loopback(),
         messages: _messages,
         configure: builder => builder.AddProducer(_producer));
