@@ -326,6 +326,9 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
             }
         }
 
+        // Its entities are stopped: what this node sent that still runs elsewhere is interrupted now (Effect does on shutdown).
+        _router.Stop();
+        await _transport.InterruptSentAsync().ConfigureAwait(false);
         await DisposeListenerAsync().ConfigureAwait(false);
         await UnsubscribeFromStorageChangesAsync().ConfigureAwait(false);
         Live.TryRemove(this, out _);

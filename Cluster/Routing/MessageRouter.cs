@@ -31,6 +31,13 @@ internal sealed class MessageRouter(
 {
     private readonly string _runnerName = membership.Self?.ToString() ?? "client";
     private long _nextRequestId;
+    private volatile bool _stopped;
+
+    /// <summary>
+    /// The node stopped: a volatile send waiting to retry gives up instead of sending again (the transport interrupts
+    /// what was sent; a retry would run it anew on the runner).
+    /// </summary>
+    public void Stop() => _stopped = true;
 
     /// <remarks>
     /// The caller gets a <see cref="Task{TResult}"/>, one small allocation; the send's own state (retries, span,
@@ -235,6 +242,11 @@ internal sealed class MessageRouter(
     /// <summary>Waits one send-retry interval, or rethrows <paramref name="last"/> when that would pass the deadline.</summary>
     private Task DelayBeforeRetryAsync(long deadline, Exception last, CancellationToken cancellationToken)
     {
+        if (_stopped)
+        {
+            throw new OperationCanceledException("The sending node stopped: the call was interrupted.", last);
+        }
+
         if (time.GetTimestamp() + ToTimestamp(options.SendRetryInterval) > deadline)
         {
             throw last;

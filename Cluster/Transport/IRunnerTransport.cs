@@ -32,4 +32,13 @@ public interface IRunnerTransport
 
     /// <summary>Drops cached connections to a runner that left or stopped answering.</summary>
     void OnRunnerUnavailable(RunnerAddress runner);
+
+    /// <summary>
+    /// The node sending through this transport stopped: the volatile requests and streams it sent that still run on
+    /// other runners are interrupted there (Effect interrupts them on shutdown). Persisted requests are not: their runs
+    /// go on and only the waiting for their replies ends. The socket transport closes its outgoing connections (a runner
+    /// interrupts what it serves on a connection that closes); the default, for a transport that several nodes share
+    /// (in-memory), does nothing.
+    /// </summary>
+    ValueTask InterruptSentAsync() => ValueTask.CompletedTask;
 }

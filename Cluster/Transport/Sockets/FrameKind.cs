@@ -17,6 +17,12 @@ internal enum FrameKind : byte
     /// <summary>The client's proof of the cluster secret, answering <see cref="Challenge"/>.</summary>
     Proof = 8,
 
+    /// <summary>
+    /// Lets the runner send <see cref="Frame.Flags"/> (1–255) more chunks of stream request <see cref="Frame.RequestId"/>;
+    /// no meta, no payload. Sent with the window right after <see cref="StreamRequest"/>, then as the consumer reads.
+    /// </summary>
+    Credit = 9,
+
     // Server → client.
     Pong = 64,
     Success = 65,

@@ -27,13 +27,15 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
     private readonly PendingCalls _pending = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _running;
+    private readonly int _streamWindow;
     private long _nextRequestId;
     private string? _closeReason;
     private bool _rejected;
 
-    private RunnerClientConnection(FrameConnection connection, TimeSpan keepAliveInterval, ILogger logger)
+    private RunnerClientConnection(FrameConnection connection, TimeSpan keepAliveInterval, int streamWindow, ILogger logger)
     {
         _connection = connection;
+        _streamWindow = streamWindow;
         _running = RunAsync(keepAliveInterval, logger);
     }
 
@@ -67,7 +69,7 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
 
         var pipe = await security.ConnectAsync(socket, factory, runner, cancellationToken).ConfigureAwait(false);
         var connection = new FrameConnection(pipe, options.MaxFrameSize, options.SendQueueCapacity, logger, runner.ToString());
-        return new RunnerClientConnection(connection, options.KeepAliveInterval, logger);
+        return new RunnerClientConnection(connection, options.KeepAliveInterval, options.StreamWindow, logger);
     }
 
     private async Task RunAsync(TimeSpan keepAliveInterval, ILogger logger)
@@ -192,18 +194,36 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
         return await call.Reply.ConfigureAwait(false);
     }
 
-    /// <summary>Sends a stream request and yields each Chunk frame until StreamEnd.</summary>
+    /// <summary>
+    /// Sends a stream request and yields each Chunk frame until StreamEnd. Grants the runner the stream window up front
+    /// and, each time the caller has consumed half of it, as much again: a caller that stops reading stops the runner
+    /// after at most a window of chunks, and this call never buffers more.
+    /// </summary>
     public async IAsyncEnumerable<Frame> StreamAsync(FrameFlags flags, ReadOnlyMemory<byte> payload, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var call = new StreamCall();
+        var window = _streamWindow;
+        var grantEvery = Math.Max(1, window / 2);
+        var call = new StreamCall(window);
         var id = Register(call);
         await SendRequestAsync(new OutgoingFrame(FrameKind.StreamRequest, id, (byte)flags, null, payload), id, cancellationToken).ConfigureAwait(false);
         var completed = false;
         try
         {
-            await foreach (var frame in call.Frames.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await GrantAsync(id, window).ConfigureAwait(false);
+            var consumed = 0;
+            var frames = call.Frames;
+            while (await frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return frame;
+                while (frames.TryRead(out var frame))
+                {
+                    yield return frame;
+
+                    if (++consumed == grantEvery)
+                    {
+                        consumed = 0;
+                        await GrantAsync(id, grantEvery).ConfigureAwait(false);
+                    }
+                }
             }
 
             completed = true;
@@ -215,10 +235,31 @@ internal sealed class RunnerClientConnection : IAsyncDisposable
                 _ = SendCancelAsync(id);
             }
 
+            // A chunk the read loop is handing over right now is dropped by the ended call instead of left unread here.
+            call.Abandon();
             while (call.Frames.TryRead(out var unread))
             {
                 unread.Dispose();
             }
+        }
+    }
+
+    /// <summary>Lets the runner send <paramref name="chunks"/> more chunks of stream <paramref name="id"/>.</summary>
+    private ValueTask GrantAsync(long id, int chunks)
+    {
+        var credit = new OutgoingFrame(FrameKind.Credit, id, (byte)chunks);
+        return _connection.TrySend(credit) ? ValueTask.CompletedTask : SendCreditWhenRoomAsync(credit);
+    }
+
+    private async ValueTask SendCreditWhenRoomAsync(OutgoingFrame credit)
+    {
+        try
+        {
+            await _connection.SendAsync(credit, _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+            // The connection is closing: it fails the call.
         }
     }
 

@@ -5,13 +5,15 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
 /// <summary>
 /// Serves one accepted connection: requests run concurrently (multiplexed by request id), each
-/// reply is queued on the connection's write loop, and a Cancel frame interrupts its request.
+/// reply is queued on the connection's write loop, and a Cancel frame interrupts its request. A stream sends
+/// only as many chunks as its caller granted (Credit frames).
 /// At most <c>maxPending</c> requests and pings may await their reply; beyond that the connection
 /// is not read until replies drain, which pushes back on the peer through TCP.
 /// </summary>
 internal sealed class RunnerServerConnection(FrameConnection connection, IRunnerRpcHandler handler, int maxPending, ILogger logger) : IReadGate
 {
     private readonly InFlightRequests _inFlight = new();
+    private readonly StreamCredits _credits = new();
     private readonly Stack<ServedRequest> _servedPool = new();
     private readonly Lock _servedPoolGate = new();
     private CancellationToken _closed;
@@ -58,6 +60,9 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
                 frame.Dispose();
                 _inFlight.Cancel(frame.RequestId);
                 break;
+            case FrameKind.Credit:
+                Grant(frame);
+                break;
             case FrameKind.Request:
             case FrameKind.StreamRequest:
             case FrameKind.Envelope:
@@ -75,6 +80,11 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
                 {
                     RentServed().Start(frame, interrupt);
                 }
+                else if (frame.Kind == FrameKind.StreamRequest)
+                {
+                    // Opened before the next frame is read: the caller's first grant follows the request.
+                    _ = ServeStreamAsync(frame, interrupt, _credits.Open(frame.RequestId));
+                }
                 else
                 {
                     _ = ServeAsync(frame, interrupt);
@@ -90,19 +100,10 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
     private async Task ServeAsync(Frame frame, CancellationTokenSource cts)
     {
         var id = frame.RequestId;
-        var persisted = (frame.Flags & (byte)FrameFlags.Persisted) != 0;
         try
         {
             switch (frame.Kind)
             {
-                case FrameKind.StreamRequest:
-                    await foreach (var chunk in handler.HandleStreamAsync(frame.Payload, persisted, cts.Token).ConfigureAwait(false))
-                    {
-                        await SendAsync(new OutgoingFrame(FrameKind.Chunk, id, Payload: chunk)).ConfigureAwait(false);
-                    }
-
-                    await SendAsync(new OutgoingFrame(FrameKind.StreamEnd, id)).ConfigureAwait(false);
-                    break;
                 case FrameKind.Envelope:
                     await handler.HandleEnvelopeAsync(frame.Payload, cts.Token).ConfigureAwait(false);
                     await SendAsync(new OutgoingFrame(FrameKind.Success, id)).ConfigureAwait(false);
@@ -129,6 +130,84 @@ internal sealed class RunnerServerConnection(FrameConnection connection, IRunner
             _inFlight.Finish(id, cts, reusable: false);
             ReleasePending();
         }
+    }
+
+    /// <summary>
+    /// Serves a stream request: one unit of credit before each item is taken from the handler, so a caller that does not
+    /// consume holds the handler (and the entity writing into it) back instead of this connection buffering its chunks.
+    /// </summary>
+    private async Task ServeStreamAsync(Frame frame, CancellationTokenSource cts, SemaphoreSlim credit)
+    {
+        var id = frame.RequestId;
+        var persisted = (frame.Flags & (byte)FrameFlags.Persisted) != 0;
+        try
+        {
+            var chunks = handler.HandleStreamAsync(frame.Payload, persisted, cts.Token).GetAsyncEnumerator(cts.Token);
+            await using (chunks.ConfigureAwait(false))
+            {
+                while (true)
+                {
+                    if (!credit.Wait(0))
+                    {
+                        await WaitForCreditAsync(credit, cts.Token).ConfigureAwait(false);
+                    }
+
+                    if (!await chunks.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    await SendAsync(new OutgoingFrame(FrameKind.Chunk, id, Payload: chunks.Current)).ConfigureAwait(false);
+                }
+            }
+
+            await SendAsync(new OutgoingFrame(FrameKind.StreamEnd, id)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // Cancelled by the caller or the connection closed: the caller already stopped waiting.
+        }
+        catch (Exception ex)
+        {
+            await SendAsync(FailureFrame(id, ex)).ConfigureAwait(false);
+        }
+        finally
+        {
+            frame.Dispose();
+            _credits.Close(id, credit);
+            _inFlight.Finish(id, cts, reusable: false);
+            ReleasePending();
+        }
+    }
+
+    /// <summary>
+    /// Waits for the caller's next grant. Meanwhile the stream does not count against the read gate: the grant arrives
+    /// as a frame, so a connection whose every slot waited for credit would otherwise stop reading the frames it waits for.
+    /// </summary>
+    private async ValueTask WaitForCreditAsync(SemaphoreSlim credit, CancellationToken cancellationToken)
+    {
+        ReleasePending();
+        try
+        {
+            await credit.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _pending);
+        }
+    }
+
+    /// <summary>A Credit frame: 1–255 chunks in its flags, nothing else. One for a stream that already ended is ignored.</summary>
+    private void Grant(Frame frame)
+    {
+        var malformed = frame.Flags == 0 || frame.Meta is not null || frame.PooledPayload.Array is not null;
+        frame.Dispose();
+        if (malformed)
+        {
+            throw new MalformedFrameException("A credit frame carries 1 to 255 chunks in its flags and no meta or payload.");
+        }
+
+        _credits.TryGrant(frame.RequestId, frame.Flags);
     }
 
     private OutgoingFrame FailureFrame(long id, Exception ex)

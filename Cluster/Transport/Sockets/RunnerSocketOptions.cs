@@ -3,6 +3,8 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// <summary>Limits, timeouts and security of the runner socket protocol (configuration section <c>Cluster:Socket</c>).</summary>
 public sealed class RunnerSocketOptions
 {
+    private int _streamWindow = 32;
+
     /// <summary>Largest accepted frame body; a bigger frame closes the connection. Default 4 MiB.</summary>
     public int MaxFrameSize { get; set; } = 4 * 1024 * 1024;
 
@@ -15,6 +17,26 @@ public sealed class RunnerSocketOptions
     /// instead of growing the runner's memory. Default 4096.
     /// </summary>
     public int MaxPendingRequestsPerConnection { get; set; } = 4096;
+
+    /// <summary>Most <see cref="StreamWindow"/> can be: a credit frame grants up to this many chunks.</summary>
+    public const int MaxStreamWindow = byte.MaxValue;
+
+    /// <summary>
+    /// Chunks of a stream a runner may send ahead of what the caller consumed (credit, as Effect's RPC <c>Ack</c>). The
+    /// caller grants the window when it opens the stream and grants again each time it has consumed half of it; a
+    /// runner without credit stops taking items from the entity's stream, so a slow consumer pushes back on the
+    /// producer and the caller buffers at most this many chunks. 1 to <see cref="MaxStreamWindow"/>; default 32.
+    /// </summary>
+    public int StreamWindow
+    {
+        get => _streamWindow;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxStreamWindow);
+            _streamWindow = value;
+        }
+    }
 
     /// <summary>How long opening a connection to a runner may take. Default 1 s (as Effect).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);

@@ -94,6 +94,9 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every outgoing connection, so the runners interrupt the volatile requests and streams they serve on them.</summary>
+    public ValueTask InterruptSentAsync() => DisposeAsync();
+
     /// <summary>Closes every outgoing connection.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -32,5 +32,7 @@ internal sealed class ListeningTransport(SocketRunnerTransport inner) : IRunnerT
 
     public void OnRunnerUnavailable(RunnerAddress runner) => inner.OnRunnerUnavailable(runner);
 
+    public ValueTask InterruptSentAsync() => inner.InterruptSentAsync();
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -412,12 +412,13 @@ public sealed class RunnerSocketServerFuzzTests(ITestOutputHelper output) : IAsy
         return random.Next(4) == 0 ? ByteMutator.Mutate(random, envelope) : envelope;
     }
 
-    private byte[] ValidClientFrame(Random random, long id) => random.Next(6) switch
+    private byte[] ValidClientFrame(Random random, long id) => random.Next(7) switch
     {
         0 => Encode(FrameKind.Ping, id, 0, null),
         1 => Encode(FrameKind.Cancel, random.Next(3), 0, null),
         2 => Encode(FrameKind.StreamRequest, id, 0, MutatedEnvelope(random)),
-        3 => Encode(Kinds[random.Next(Kinds.Length)], id, (byte)random.Next(256), random.Next(2) == 0 ? null : ByteMutator.RandomBytes(random, random.Next(30))),
+        3 => Encode(FrameKind.Credit, random.Next(3), (byte)random.Next(256), random.Next(8) == 0 ? ByteMutator.RandomBytes(random, random.Next(4)) : null),
+        4 => Encode(Kinds[random.Next(Kinds.Length)], id, (byte)random.Next(256), random.Next(2) == 0 ? null : ByteMutator.RandomBytes(random, random.Next(30))),
         _ => Encode(FrameKind.Request, id, (byte)random.Next(2), MutatedEnvelope(random)),
     };
 

@@ -1,4 +1,5 @@
 using SocketRunnerAspire.Cluster.Transport;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -49,6 +50,9 @@ public sealed class RunnerSocketServerTests : IAsyncLifetime
         { "not a frame body", [.. Prefix(4), 0xC1, 0xC1, 0xC1, 0xC1] },
         { "unknown frame kind", [.. Prefix(5), 0x95, 0x7F, 0x01, 0x00, 0xC0] },
         { "truncated", [.. Prefix(100), 1, 2, 3] },
+        { "credit of no chunks", [.. Prefix(6), 0x95, (byte)FrameKind.Credit, 0x01, 0x00, 0xC0, 0xC0] },
+        { "credit with a payload", [.. Prefix(8), 0x95, (byte)FrameKind.Credit, 0x01, 0x04, 0xC0, 0xC4, 0x01, 0xAA] },
+        { "credit with meta", [.. Prefix(7), 0x95, (byte)FrameKind.Credit, 0x01, 0x04, 0xA1, (byte)'x', 0xC0] },
     };
 
     [Theory]
@@ -79,6 +83,42 @@ public sealed class RunnerSocketServerTests : IAsyncLifetime
 
         // Everyone else is still served.
         Assert.Equal(1, await _cluster.Client.GetEntity<CounterEntity>($"after-{name}").AskAsync(new Increment(1)));
+    }
+
+    [Fact]
+    public async Task CreditForAStreamThatIsNotRunningIsIgnoredAndTheConnectionServesOn()
+    {
+        var endPoint = SocketRunnerTransport.ToEndPoint(Runner.Address!.Value);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(endPoint);
+
+        // A credit that crossed the stream's end on the wire: nothing to grant, nothing wrong.
+        var output = new ArrayBufferWriter<byte>();
+        var scratch = new ArrayBufferWriter<byte>();
+        FrameCodec.Write(output, scratch, FrameKind.Credit, 77, 16, null, default, hasPayload: false);
+        FrameCodec.Write(output, scratch, FrameKind.Ping, 1, 0, null, default, hasPayload: false);
+        await socket.SendAsync(output.WrittenMemory);
+
+        var received = new ArrayBufferWriter<byte>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(received.GetMemory(256), SocketFlags.None, timeout.Token);
+            Assert.True(read > 0, "the server closed the connection");
+            received.Advance(read);
+            var buffer = new ReadOnlySequence<byte>(received.WrittenMemory);
+            if (FrameCodec.TryRead(ref buffer, 64 * 1024, out var frame))
+            {
+                using (frame)
+                {
+                    Assert.Equal((FrameKind.Pong, 1L), (frame.Kind, frame.RequestId));
+                }
+
+                break;
+            }
+        }
+
+        Assert.DoesNotContain(_logs.Entries, e => e.Level == LogLevel.Error);
     }
 
     [Fact]
