@@ -38,18 +38,25 @@ internal static class EntityProxyEndpoints<TContract>
             };
             var map = typeof(EntityProxyEndpoints<TContract>).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(types);
             var endpoint = (RouteHandlerBuilder)map.Invoke(null, [group, rpc, options])!;
+            // Routing matches the request's content type against these: a message without parameters may come
+            // without a body, and so without a content type (which only "*/*" matches).
+            var bodyOptional = rpc.MessageType.GetConstructor(Type.EmptyTypes) is not null;
             endpoint
                 .WithName($"{EntityType}.{rpc.Tag}")
                 .WithSummary($"{EntityType}.{rpc.Tag}: {Describe(rpc)}")
-                .Accepts(rpc.MessageType, isOptional: rpc.MessageType.GetConstructor(Type.EmptyTypes) is not null, "application/json");
+                .Accepts(rpc.MessageType, bodyOptional, "application/json", bodyOptional ? ["*/*"] : []);
             foreach (var status in EntityProxyProblems.Statuses)
             {
                 endpoint.ProducesProblem(status);
             }
         }
 
+        // Requests that match no RPC's route: an unknown RPC, or a known one whose body is not JSON (routing
+        // rejected its content type).
         var known = rpcs.Select(rpc => rpc.Tag).ToArray();
-        group.MapPost("/{id}/{rpc}", (string rpc) => EntityProxyProblems.NoSuchRpc(EntityType, rpc, known))
+        group.MapPost("/{id}/{rpc}", (string rpc, HttpContext context) => known.Contains(rpc, StringComparer.OrdinalIgnoreCase)
+                ? EntityProxyProblems.NotJson(EntityType, rpc, context.Request.ContentType)
+                : EntityProxyProblems.NoSuchRpc(EntityType, rpc, known))
             .ExcludeFromDescription();
     }
 

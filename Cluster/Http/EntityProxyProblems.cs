@@ -15,6 +15,7 @@ namespace SocketRunnerAspire.Cluster.Http;
 /// <item><term>400 urn:cluster:invalid-idempotency-key</term><description>an empty or too long key, or a key on an RPC that is not persisted</description></item>
 /// <item><term>404 urn:cluster:unknown-rpc</term><description>no such RPC on the entity (route), or the runner has no such entity type or RPC</description></item>
 /// <item><term>409 urn:cluster:already-processing</term><description>a persisted message with this id is being processed</description></item>
+/// <item><term>415 urn:cluster:unsupported-media-type</term><description>a body that is not <c>application/json</c> (or none, for an RPC whose message has parameters)</description></item>
 /// <item><term>422 urn:cluster:handler-error</term><description>the handler threw (status configurable per exception type); <c>errorType</c> names the exception</description></item>
 /// <item><term>429 urn:cluster:mailbox-full</term><description>the entity's mailbox is full; Retry-After: 1</description></item>
 /// <item><term>503 urn:cluster:unavailable</term><description>no runner could take the message within the send timeout; Retry-After: 1</description></item>
@@ -28,6 +29,7 @@ internal static class EntityProxyProblems
     public const string MalformedMessage = "urn:cluster:malformed-message";
     public const string InvalidIdempotencyKey = "urn:cluster:invalid-idempotency-key";
     public const string UnknownRpc = "urn:cluster:unknown-rpc";
+    public const string UnsupportedMediaType = "urn:cluster:unsupported-media-type";
     public const string AlreadyProcessing = "urn:cluster:already-processing";
     public const string HandlerError = "urn:cluster:handler-error";
     public const string MailboxFull = "urn:cluster:mailbox-full";
@@ -38,7 +40,7 @@ internal static class EntityProxyProblems
     public const string ClusterError = "urn:cluster:error";
 
     /// <summary>Every status the proxy's operations can answer with a problem, for the OpenAPI description.</summary>
-    public static readonly int[] Statuses = [400, 404, 409, 422, 429, 503, 504];
+    public static readonly int[] Statuses = [400, 404, 409, 415, 422, 429, 503, 504];
 
     private const int RetryAfterSeconds = 1;
 
@@ -51,6 +53,10 @@ internal static class EntityProxyProblems
     public static EntityProxyProblem NoSuchRpc(string entityType, string rpc, IEnumerable<string> known) =>
         Problem(StatusCodes.Status404NotFound, UnknownRpc, "The entity has no such RPC.",
             $"Entity type '{entityType}' has no RPC '{rpc}' here; it has: {string.Join(", ", known)}.");
+
+    public static EntityProxyProblem NotJson(string entityType, string rpc, string? contentType) =>
+        Problem(StatusCodes.Status415UnsupportedMediaType, UnsupportedMediaType, "The message must be sent as application/json.",
+            $"{entityType}.{rpc} takes a JSON body (Content-Type: application/json), not {contentType ?? "no content type"}.");
 
     /// <summary>The problem for a failed send, or null for an exception that is not the cluster's (left to the app).</summary>
     public static EntityProxyProblem? For(Exception exception, Func<string, int?> handlerErrorStatus) => exception switch
