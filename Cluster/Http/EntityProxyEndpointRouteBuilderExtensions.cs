@@ -16,7 +16,7 @@ public static class EntityProxyEndpointRouteBuilderExtensions
     /// stream server-sent events (one <c>data:</c> JSON event per item, an <c>error</c> event if it fails midway; the
     /// entity's stream stops when the client goes). A persisted message takes an <c>Idempotency-Key</c> header as its
     /// primary key: the same key runs it once and answers every retry with the first reply. Errors are problem
-    /// details (see the table on the proxy's problems). Each operation is described for OpenAPI: tag = entity type,
+    /// details (<see cref="ClusterProblems"/>). Each operation is described for OpenAPI: tag = entity type,
     /// operationId <c>{type}.{rpc}</c>, request body, reply and problem responses. Sends through the app's
     /// <see cref="Sharding"/> (<c>AddClusterClient</c> or <c>AddClusterRunner</c>).
     /// </summary>

@@ -45,7 +45,7 @@ internal static class EntityProxyEndpoints<TContract>
                 .WithName($"{EntityType}.{rpc.Tag}")
                 .WithSummary($"{EntityType}.{rpc.Tag}: {Describe(rpc)}")
                 .Accepts(rpc.MessageType, bodyOptional, "application/json", bodyOptional ? ["*/*"] : []);
-            foreach (var status in EntityProxyProblems.Statuses)
+            foreach (var status in ClusterProblems.Statuses)
             {
                 endpoint.ProducesProblem(status);
             }
@@ -55,8 +55,8 @@ internal static class EntityProxyEndpoints<TContract>
         // rejected its content type).
         var known = rpcs.Select(rpc => rpc.Tag).ToArray();
         group.MapPost("/{id}/{rpc}", (string rpc, HttpContext context) => known.Contains(rpc, StringComparer.OrdinalIgnoreCase)
-                ? EntityProxyProblems.NotJson(EntityType, rpc, context.Request.ContentType)
-                : EntityProxyProblems.NoSuchRpc(EntityType, rpc, known))
+                ? ClusterProblems.NotJson(EntityType, rpc, context.Request.ContentType)
+                : ClusterProblems.NoSuchRpc(EntityType, rpc, known))
             .ExcludeFromDescription();
     }
 
@@ -113,7 +113,7 @@ internal static class EntityProxyEndpoints<TContract>
         {
             return TypedResults.Ok(await sharding.SendAsync<TReply>(Address(sharding, id), RpcKind.Request, message!, context.RequestAborted, key).ConfigureAwait(false));
         }
-        catch (Exception ex) when (EntityProxyProblems.For(ex, options.HandlerErrorStatus) is { } failure)
+        catch (Exception ex) when (ClusterProblems.For(ex, options.HandlerErrorStatus) is { } failure)
         {
             return failure;
         }
@@ -134,7 +134,7 @@ internal static class EntityProxyEndpoints<TContract>
             await sharding.SendAsync<object?>(Address(sharding, id), RpcKind.Tell, message!, context.RequestAborted, key).ConfigureAwait(false);
             return TypedResults.Accepted((string?)null);
         }
-        catch (Exception ex) when (EntityProxyProblems.For(ex, options.HandlerErrorStatus) is { } failure)
+        catch (Exception ex) when (ClusterProblems.For(ex, options.HandlerErrorStatus) is { } failure)
         {
             return failure;
         }
@@ -160,7 +160,7 @@ internal static class EntityProxyEndpoints<TContract>
         {
             first = await items.MoveNextAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (EntityProxyProblems.For(ex, options.HandlerErrorStatus) is { } failure)
+        catch (Exception ex) when (ClusterProblems.For(ex, options.HandlerErrorStatus) is { } failure)
         {
             await items.DisposeAsync().ConfigureAwait(false);
             return failure;
@@ -182,7 +182,7 @@ internal static class EntityProxyEndpoints<TContract>
                 {
                     more = await items.MoveNextAsync().ConfigureAwait(false);
                 }
-                catch (Exception ex) when (EntityProxyProblems.For(ex, options.HandlerErrorStatus) is { } problem)
+                catch (Exception ex) when (ClusterProblems.For(ex, options.HandlerErrorStatus) is { } problem)
                 {
                     failure = problem;
                     more = false;
@@ -205,13 +205,13 @@ internal static class EntityProxyEndpoints<TContract>
         {
             if (!rpc.Persisted)
             {
-                return (null, null, EntityProxyProblems.BadIdempotencyKey($"{EntityType}.{rpc.Tag} is not persisted, so it is not de-duplicated; send it without an Idempotency-Key."));
+                return (null, null, ClusterProblems.BadIdempotencyKey($"{EntityType}.{rpc.Tag} is not persisted, so it is not de-duplicated; send it without an Idempotency-Key."));
             }
 
             key = keys.Count == 1 ? keys[0] : null;
             if (string.IsNullOrWhiteSpace(key) || key.Length > MaxIdempotencyKeyLength)
             {
-                return (null, null, EntityProxyProblems.BadIdempotencyKey($"An Idempotency-Key is one non-empty value of at most {MaxIdempotencyKeyLength} characters."));
+                return (null, null, ClusterProblems.BadIdempotencyKey($"An Idempotency-Key is one non-empty value of at most {MaxIdempotencyKeyLength} characters."));
             }
         }
 
@@ -222,11 +222,11 @@ internal static class EntityProxyEndpoints<TContract>
         {
             return JsonSerializer.Deserialize<TMessage>(json.Span, JsonOptionsOf(context)) is { } message
                 ? (message, key, null)
-                : (null, null, EntityProxyProblems.Malformed($"The body of {EntityType}.{rpc.Tag} must be a JSON object, not null."));
+                : (null, null, ClusterProblems.Malformed($"The body of {EntityType}.{rpc.Tag} must be a JSON object, not null."));
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
         {
-            return (null, null, EntityProxyProblems.Malformed(ex.Message));
+            return (null, null, ClusterProblems.Malformed(ex.Message));
         }
     }
 

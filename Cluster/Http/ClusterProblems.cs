@@ -5,9 +5,9 @@ using SocketRunnerAspire.Cluster.Errors;
 namespace SocketRunnerAspire.Cluster.Http;
 
 /// <summary>
-/// How the HTTP proxy answers failures: one stable problem <c>type</c>, title and status per cluster error, so
-/// callers can tell "fix the request" (4xx) from "retry later" (429, 503 with Retry-After) from "it is stored and
-/// still running" (504).
+/// How HTTP answers the cluster's errors (the entity proxy's, and any endpoint's that uses <see cref="ToResult"/>): one
+/// stable problem <c>type</c>, title and status per error, so callers can tell "fix the request" (4xx) from "retry
+/// later" (429, 503 with Retry-After) from "it is stored and still running" (504).
 /// </summary>
 /// <remarks>
 /// <list type="table">
@@ -24,42 +24,61 @@ namespace SocketRunnerAspire.Cluster.Http;
 /// <item><term>500 urn:cluster:authentication</term><description>this node may not talk to the runners (no detail: it is for the operator's log)</description></item>
 /// </list>
 /// </remarks>
-internal static class EntityProxyProblems
+public static class ClusterProblems
 {
+    /// <summary>Bad JSON, or a message the cluster cannot serialize (400).</summary>
     public const string MalformedMessage = "urn:cluster:malformed-message";
+    /// <summary>An empty or too long Idempotency-Key, or one on an RPC that is not persisted (400).</summary>
     public const string InvalidIdempotencyKey = "urn:cluster:invalid-idempotency-key";
+    /// <summary>No such RPC on the entity, or no such entity type on the runner (404).</summary>
     public const string UnknownRpc = "urn:cluster:unknown-rpc";
+    /// <summary>A body that is not JSON (415).</summary>
     public const string UnsupportedMediaType = "urn:cluster:unsupported-media-type";
+    /// <summary>A persisted message with this id is being processed (409).</summary>
     public const string AlreadyProcessing = "urn:cluster:already-processing";
+    /// <summary>The entity's handler threw; the <c>errorType</c> extension names the exception (422 unless configured).</summary>
     public const string HandlerError = "urn:cluster:handler-error";
+    /// <summary>The entity's mailbox is full (429, Retry-After).</summary>
     public const string MailboxFull = "urn:cluster:mailbox-full";
+    /// <summary>No runner could take the message within the send timeout (503, Retry-After).</summary>
     public const string Unavailable = "urn:cluster:unavailable";
+    /// <summary>Message storage failed (503, Retry-After).</summary>
     public const string PersistenceError = "urn:cluster:persistence-error";
+    /// <summary>A persisted request is stored and will run, but its reply did not come in time (504).</summary>
     public const string ReplyTimeout = "urn:cluster:reply-timeout";
+    /// <summary>This node may not talk to the runners (500, no detail).</summary>
     public const string Authentication = "urn:cluster:authentication";
+    /// <summary>Any other cluster error (500).</summary>
     public const string ClusterError = "urn:cluster:error";
 
     /// <summary>Every status the proxy's operations can answer with a problem, for the OpenAPI description.</summary>
-    public static readonly int[] Statuses = [400, 404, 409, 415, 422, 429, 503, 504];
+    internal static readonly int[] Statuses = [400, 404, 409, 415, 422, 429, 503, 504];
 
     private const int RetryAfterSeconds = 1;
 
-    public static EntityProxyProblem Malformed(string detail) =>
+    internal static EntityProxyProblem Malformed(string detail) =>
         Problem(StatusCodes.Status400BadRequest, MalformedMessage, "The request body is not a valid message for this RPC.", detail);
 
-    public static EntityProxyProblem BadIdempotencyKey(string detail) =>
+    internal static EntityProxyProblem BadIdempotencyKey(string detail) =>
         Problem(StatusCodes.Status400BadRequest, InvalidIdempotencyKey, "The Idempotency-Key header cannot be used here.", detail);
 
-    public static EntityProxyProblem NoSuchRpc(string entityType, string rpc, IEnumerable<string> known) =>
+    internal static EntityProxyProblem NoSuchRpc(string entityType, string rpc, IEnumerable<string> known) =>
         Problem(StatusCodes.Status404NotFound, UnknownRpc, "The entity has no such RPC.",
             $"Entity type '{entityType}' has no RPC '{rpc}' here; it has: {string.Join(", ", known)}.");
 
-    public static EntityProxyProblem NotJson(string entityType, string rpc, string? contentType) =>
+    internal static EntityProxyProblem NotJson(string entityType, string rpc, string? contentType) =>
         Problem(StatusCodes.Status415UnsupportedMediaType, UnsupportedMediaType, "The message must be sent as application/json.",
             $"{entityType}.{rpc} takes a JSON body (Content-Type: application/json), not {contentType ?? "no content type"}.");
 
-    /// <summary>The problem for a failed send, or null for an exception that is not the cluster's (left to the app).</summary>
-    public static EntityProxyProblem? For(Exception exception, Func<string, int?> handlerErrorStatus) => exception switch
+    /// <summary>
+    /// The problem response for <paramref name="exception"/>, or null when it is not one of the cluster's errors (left
+    /// to the app). <paramref name="handlerErrorStatus"/> may give a handler error another status than 422, by the full
+    /// name of the exception type the handler threw (<see cref="EntityHandlerException.ErrorType"/>).
+    /// </summary>
+    public static IResult? ToResult(Exception exception, Func<string, int?>? handlerErrorStatus = null) =>
+        For(exception, handlerErrorStatus ?? (static _ => null));
+
+    internal static EntityProxyProblem? For(Exception exception, Func<string, int?> handlerErrorStatus) => exception switch
     {
         MalformedMessageException => Problem(StatusCodes.Status400BadRequest, MalformedMessage, "The message could not be serialized for the cluster.", exception.Message),
         UnknownEntityTypeException => Problem(StatusCodes.Status404NotFound, UnknownRpc, "The entity has no such RPC.", exception.Message),
