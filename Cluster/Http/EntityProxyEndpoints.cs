@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Net.ServerSentEvents;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -22,6 +23,9 @@ internal static class EntityProxyEndpoints<TContract>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     private const int MaxIdempotencyKeyLength = 256;
+
+    private const string IdempotencyKeyDescription =
+        "The message's primary key (at most 256 characters): a retry with the same key is not handled again and gets the first reply.";
 
     private static readonly string EntityType = EntityNames.Of<TContract>.Name;
 
@@ -71,7 +75,7 @@ internal static class EntityProxyEndpoints<TContract>
         where TMessage : class
     {
         var endpoint = rpc.Persisted
-            ? group.MapPost(Pattern(rpc), (string id, [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey, HttpContext context) =>
+            ? group.MapPost(Pattern(rpc), (string id, [FromHeader(Name = IdempotencyKeyHeader), Description(IdempotencyKeyDescription)] string? idempotencyKey, HttpContext context) =>
                 AskAsync<TMessage, TReply>(id, rpc, options, context))
             : group.MapPost(Pattern(rpc), (string id, HttpContext context) => AskAsync<TMessage, TReply>(id, rpc, options, context));
         return endpoint.Produces<TReply>(StatusCodes.Status200OK);
@@ -81,7 +85,7 @@ internal static class EntityProxyEndpoints<TContract>
         where TMessage : class
     {
         var endpoint = rpc.Persisted
-            ? group.MapPost(Pattern(rpc), (string id, [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey, HttpContext context) =>
+            ? group.MapPost(Pattern(rpc), (string id, [FromHeader(Name = IdempotencyKeyHeader), Description(IdempotencyKeyDescription)] string? idempotencyKey, HttpContext context) =>
                 TellAsync<TMessage>(id, rpc, options, context))
             : group.MapPost(Pattern(rpc), (string id, HttpContext context) => TellAsync<TMessage>(id, rpc, options, context));
         return endpoint.Produces(StatusCodes.Status202Accepted);
@@ -91,7 +95,7 @@ internal static class EntityProxyEndpoints<TContract>
         where TMessage : class
     {
         var endpoint = rpc.Persisted
-            ? group.MapPost(Pattern(rpc), (string id, [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey, HttpContext context) =>
+            ? group.MapPost(Pattern(rpc), (string id, [FromHeader(Name = IdempotencyKeyHeader), Description(IdempotencyKeyDescription)] string? idempotencyKey, HttpContext context) =>
                 StreamAsync<TMessage, TItem>(id, rpc, options, context))
             : group.MapPost(Pattern(rpc), (string id, HttpContext context) => StreamAsync<TMessage, TItem>(id, rpc, options, context));
         return endpoint.Produces<TItem>(StatusCodes.Status200OK, "text/event-stream");

@@ -230,7 +230,9 @@ public sealed class EntityProxyTests : IAsyncLifetime
         Assert.True(countTo.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _));
 
         var deposit = paths.GetProperty("/counters/{id}/Deposit").GetProperty("post");
-        Assert.Contains(deposit.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key" && p.GetProperty("in").GetString() == "header");
+        var key = Assert.Single(deposit.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
+        Assert.Equal("header", key.GetProperty("in").GetString());
+        Assert.Contains("primary key", key.GetProperty("description").GetString());
         Assert.DoesNotContain(increment.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
 
         Assert.True(paths.TryGetProperty("/tickers/{id}/Tick", out _));
