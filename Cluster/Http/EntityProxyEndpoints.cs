@@ -42,9 +42,9 @@ internal static class EntityProxyEndpoints<TContract>
             };
             var map = typeof(EntityProxyEndpoints<TContract>).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(types);
             var endpoint = (RouteHandlerBuilder)map.Invoke(null, [group, rpc, options])!;
-            // Routing matches the request's content type against these: a message without parameters may come
-            // without a body, and so without a content type (which only "*/*" matches).
-            var bodyOptional = rpc.MessageType.GetConstructor(Type.EmptyTypes) is not null;
+            // Routing matches the request's content type against these: a message whose parameters are all optional
+            // may come without a body, and so without a content type (which only "*/*" matches).
+            var bodyOptional = BodyIsOptional(rpc.MessageType);
             endpoint
                 .WithName($"{EntityType}.{rpc.Tag}")
                 .WithSummary($"{EntityType}.{rpc.Tag}: {Describe(rpc)}")
@@ -63,6 +63,10 @@ internal static class EntityProxyEndpoints<TContract>
                 : ClusterProblems.NoSuchRpc(EntityType, rpc, known))
             .ExcludeFromDescription();
     }
+
+    /// <summary>True when <c>{}</c> makes a whole message: a parameterless constructor, or one whose parameters all have defaults.</summary>
+    private static bool BodyIsOptional(Type messageType) =>
+        messageType.GetConstructors().Any(constructor => constructor.GetParameters().All(parameter => parameter.HasDefaultValue));
 
     private static string Describe(EntityProxyRpc rpc) => rpc.Kind switch
     {
@@ -200,7 +204,7 @@ internal static class EntityProxyEndpoints<TContract>
         }
     }
 
-    /// <summary>The message from the JSON body (an empty body is <c>{}</c>) and the Idempotency-Key, or the problem with them.</summary>
+    /// <summary>The message from the JSON body (an empty body is <c>{}</c>: missing parameters take their defaults) and the Idempotency-Key, or the problem with them.</summary>
     private static async Task<(TMessage? Message, string? Key, EntityProxyProblem? Problem)> ReadAsync<TMessage>(EntityProxyRpc rpc, HttpContext context)
         where TMessage : class
     {

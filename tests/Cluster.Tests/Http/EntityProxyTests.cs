@@ -57,6 +57,24 @@ public sealed class EntityProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEmptyBodyGivesEveryParameterItsDefault()
+    {
+        using var response = await _http.PostAsync("/tickers/t0/Echo", content: null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("pong", await response.Content.ReadFromJsonAsync<string>());
+        Assert.Equal("ping", await PostAsync<string>("/tickers/t0/Echo", new { text = "ping" }));
+    }
+
+    [Fact]
+    public async Task AnEmptyBodyForAMessageWithRequiredParametersIsAnUnsupportedMediaTypeProblem()
+    {
+        using var response = await _http.PostAsync("/counters/c1/Increment", content: null);
+
+        await ProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "urn:cluster:unsupported-media-type");
+    }
+
+    [Fact]
     public async Task ATellAnswers202OnceTheMailboxTookIt()
     {
         await PostAsync<int>("/counters/c2/Increment", new { by = 5 });

@@ -3,7 +3,7 @@ using SocketRunnerAspire.Cluster.Entities;
 
 namespace SocketRunnerAspire.Cluster.Tests.Http;
 
-/// <summary>A streaming entity for the HTTP proxy's tests: ticks until the caller goes, or fails after some ticks.</summary>
+/// <summary>An entity for the HTTP proxy's tests: ticks until the caller goes, or fails after some ticks; echoes.</summary>
 [EntityName("Ticker")]
 public sealed class Ticker;
 
@@ -12,6 +12,9 @@ public sealed record Tick : IEntityStreamRequest<Ticker, int>;
 
 /// <summary>Ticks <paramref name="After"/> times, then throws.</summary>
 public sealed record TickThenFail(int After) : IEntityStreamRequest<Ticker, int>;
+
+/// <summary>Replies with <paramref name="Text"/>; without a body, the default.</summary>
+public sealed record Echo(string Text = "pong") : IEntityRequest<Ticker, string>;
 
 /// <summary>What the ticker saw: when its open-ended stream was cancelled.</summary>
 public sealed class TickerProbe
@@ -23,7 +26,8 @@ public sealed class TickerEntity(TickerProbe probe)
 {
     public static void Configure(EntityDefinition<Ticker, TickerEntity> entity) => entity
         .OnStream<Tick, int>((e, _, ct) => e.TickAsync(ct))
-        .OnStream<TickThenFail, int>((e, m, ct) => e.TickThenFailAsync(m.After, ct));
+        .OnStream<TickThenFail, int>((e, m, ct) => e.TickThenFailAsync(m.After, ct))
+        .On<Echo, string>((_, m) => ValueTask.FromResult(m.Text));
 
     private async IAsyncEnumerable<int> TickAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
