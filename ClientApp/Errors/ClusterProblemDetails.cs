@@ -12,7 +12,7 @@ namespace SocketRunnerAspire.ClientApp.Errors;
 /// </summary>
 public sealed class ClusterProblemDetails : IExceptionHandler
 {
-    /// <summary>The status of a handler error by the exception the handler threw; the proxies in Program.cs use the same.</summary>
+    /// <summary>The status of a handler error by the exception the handler threw (the entity proxies in Endpoints/ say the same with <c>HandlerError&lt;DomainRuleException&gt;(409)</c>).</summary>
     public static int? HandlerErrorStatus(string errorType) =>
         errorType == typeof(DomainRuleException).FullName ? StatusCodes.Status409Conflict : null;
 
