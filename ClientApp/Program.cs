@@ -4,13 +4,16 @@ using SocketRunnerAspire.ClientApp.Endpoints;
 using SocketRunnerAspire.ClientApp.Errors;
 using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Cluster.Hosting;
+using SocketRunnerAspire.Cluster.Http;
+using SocketRunnerAspire.Contracts;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 
 // Client-only participant: reads the runner registry from the "storage" Redis connection and sends to
-// entities over outgoing connections; hosts none. Endpoints send through the injected IEntityClient.
+// entities over outgoing connections; hosts none. Endpoints send through the injected IEntityClient, the
+// entity proxies (MapEntityProxy) through Sharding.
 builder.AddClusterClient("storage");
 
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
@@ -45,7 +48,7 @@ app.MapGet("/", (Sharding sharding) => Results.Ok(new
 
 app.MapCartEndpoints();
 app.MapInventoryEndpoints();
-app.MapCounterEndpoints();
+app.MapEntityProxy<Counter>("/counters");
 app.MapClusterEndpoints();
 
 app.Run();

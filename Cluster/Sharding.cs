@@ -264,11 +264,12 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <summary>Messages queued or running for the entity on this runner (tests wait on it instead of sleeping).</summary>
     internal int MailboxDepth(EntityAddress address) => _entities.Pending(address);
 
-    internal Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken) =>
-        _router.SendAsync<TReply>(address, kind, request, cancellationToken);
+    /// <remarks><paramref name="primaryKey"/>: for a persisted message, replaces its <see cref="IPrimaryKey"/> (the HTTP proxy's Idempotency-Key).</remarks>
+    internal Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken, string? primaryKey = null) =>
+        _router.SendAsync<TReply>(address, kind, request, cancellationToken, primaryKey);
 
-    internal IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, CancellationToken cancellationToken) =>
-        _router.StreamAsync<TItem>(address, request, cancellationToken);
+    internal IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, CancellationToken cancellationToken, string? primaryKey = null) =>
+        _router.StreamAsync<TItem>(address, request, cancellationToken, primaryKey);
 
     /// <summary>Joins the cluster: starts the runner server (runners), reads the runner list and starts the background loops.</summary>
     internal async Task StartAsync(CancellationToken cancellationToken = default)

@@ -10,8 +10,8 @@ namespace SocketRunnerAspire.Contracts;
 [EntityName("Counter")]
 public sealed class Counter;
 
-/// <summary>Adds <paramref name="By"/> and replies with the new value and the runner that holds the counter.</summary>
-public sealed record Increment(int By) : IEntityRequest<Counter, CounterValue>;
+/// <summary>Adds <paramref name="By"/> (1 unless given) and replies with the new value and the runner that holds the counter.</summary>
+public sealed record Increment(int By = 1) : IEntityRequest<Counter, CounterValue>;
 
 /// <summary>Reads the counter.</summary>
 public sealed record GetValue : IEntityRequest<Counter, CounterValue>;

@@ -1,9 +1,14 @@
 using SocketRunnerAspire.Cluster;
+using SocketRunnerAspire.Cluster.Http;
 using SocketRunnerAspire.Contracts;
 
 namespace SocketRunnerAspire.ClientApp.Endpoints;
 
-/// <summary>The shop's carts over HTTP; each call goes to the cart's entity on whichever runner owns it.</summary>
+/// <summary>
+/// The shop's carts over HTTP; each call goes to the cart's entity on whichever runner owns it. The entity proxy
+/// maps the plain RPCs (<c>POST /carts/{id}/GetCart</c>, <c>…/RemoveItem</c>, <c>…/WatchCart</c>); the endpoints here
+/// are the ones with logic of their own.
+/// </summary>
 public static class CartEndpoints
 {
     public sealed record AddItemRequest(string Sku, int Quantity = 1);
@@ -12,11 +17,12 @@ public static class CartEndpoints
 
     public static IEndpointRouteBuilder MapCartEndpoints(this IEndpointRouteBuilder app)
     {
-        var carts = app.MapGroup("/carts/{cartId}").WithTags("Carts");
+        app.MapEntityProxy<Cart>("/carts", proxy => proxy
+            .Except<AddItem>()
+            .Except<Checkout>()
+            .HandlerError<DomainRuleException>(StatusCodes.Status409Conflict));
 
-        carts.MapGet("/", (string cartId, IEntityClient entities, CancellationToken cancellationToken) =>
-                entities.GetEntity<Cart>(cartId).AskAsync(new GetCart(), cancellationToken))
-            .WithName("GetCart").WithSummary("Reads a cart.");
+        var carts = app.MapGroup("/carts/{cartId}").WithTags("Cart");
 
         carts.MapPost("/items", async Task<IResult> (string cartId, AddItemRequest item, IEntityClient entities, CancellationToken cancellationToken) =>
             {
@@ -32,10 +38,6 @@ public static class CartEndpoints
             })
             .WithName("AddItem").WithSummary("Adds an item; the cart asks the SKU's inventory entity (often on another runner) for its price.");
 
-        carts.MapDelete("/items/{sku}", (string cartId, string sku, IEntityClient entities, CancellationToken cancellationToken) =>
-                entities.GetEntity<Cart>(cartId).AskAsync(new RemoveItem(sku), cancellationToken))
-            .WithName("RemoveItem").WithSummary("Removes a SKU from the cart.");
-
         carts.MapPost("/checkout", async Task<IResult> (string cartId, CheckoutRequest? request, IEntityClient entities, CancellationToken cancellationToken) =>
             {
                 // The order id is the idempotency key: retrying a checkout with the same id runs it once.
@@ -46,6 +48,7 @@ public static class CartEndpoints
             .WithName("Checkout")
             .WithSummary("Reserves every line at its inventory and closes the cart; persisted, and run once per order id.");
 
+        // A GET for browsers and curl -N; the proxy's POST /carts/{cartId}/WatchCart streams the same.
         carts.MapGet("/watch", (string cartId, IEntityClient entities, CancellationToken cancellationToken) =>
                 TypedResults.ServerSentEvents(entities.GetEntity<Cart>(cartId).StreamAsync(new WatchCart(), cancellationToken), eventType: "cart"))
             .WithName("WatchCart").WithSummary("Server-sent events: the cart now and after every change.");

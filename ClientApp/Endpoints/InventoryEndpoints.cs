@@ -1,24 +1,27 @@
 using SocketRunnerAspire.Cluster;
+using SocketRunnerAspire.Cluster.Http;
 using SocketRunnerAspire.Contracts;
 
 namespace SocketRunnerAspire.ClientApp.Endpoints;
 
-/// <summary>Stock per SKU; each SKU is an inventory entity.</summary>
+/// <summary>
+/// Stock per SKU; each SKU is an inventory entity. The entity proxy maps <c>POST /inventory/{sku}/GetStock</c> and
+/// <c>…/Restock</c>; reserving and releasing stay between carts and inventory.
+/// </summary>
 public static class InventoryEndpoints
 {
-    public sealed record RestockRequest(int Quantity);
-
     public static IEndpointRouteBuilder MapInventoryEndpoints(this IEndpointRouteBuilder app)
     {
-        var inventory = app.MapGroup("/inventory/{sku}").WithTags("Inventory");
+        app.MapEntityProxy<Inventory>("/inventory", proxy => proxy
+            .Except<Reserve>()
+            .Except<Release>()
+            .HandlerError<DomainRuleException>(StatusCodes.Status409Conflict));
 
-        inventory.MapGet("/", (string sku, IEntityClient entities, CancellationToken cancellationToken) =>
+        // A GET for browsers and curl; the same as the proxy's POST /inventory/{sku}/GetStock.
+        app.MapGet("/inventory/{sku}", (string sku, IEntityClient entities, CancellationToken cancellationToken) =>
                 entities.GetEntity<Inventory>(sku).AskAsync(new GetStock(), cancellationToken))
+            .WithTags("Inventory")
             .WithName("GetStock").WithSummary("Reads a SKU's stock and price (catalog: apple, banana, coffee, tea, mug, teapot).");
-
-        inventory.MapPost("/restock", (string sku, RestockRequest request, IEntityClient entities, CancellationToken cancellationToken) =>
-                entities.GetEntity<Inventory>(sku).AskAsync(new Restock(request.Quantity), cancellationToken))
-            .WithName("Restock").WithSummary("Adds stock.");
 
         return app;
     }

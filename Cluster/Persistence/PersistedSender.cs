@@ -38,9 +38,10 @@ internal sealed partial class PersistedSender(
     TimeProvider time,
     ILogger logger)
 {
-    public async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, MessageTraits traits, object request, CancellationToken cancellationToken)
+    /// <remarks><paramref name="primaryKey"/>: the de-duplication key when the caller names one (the HTTP proxy's Idempotency-Key), else the message's own <see cref="IPrimaryKey"/>.</remarks>
+    public async Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, MessageTraits traits, object request, string? primaryKey, CancellationToken cancellationToken)
     {
-        var persisted = NewPersistedRequest(address, kind, traits.Tag, request);
+        var persisted = NewPersistedRequest(address, kind, traits.Tag, request, primaryKey);
         var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
         PersistedReply reply;
         if (saved is SaveRequestResult.Duplicate duplicate)
@@ -73,11 +74,11 @@ internal sealed partial class PersistedSender(
         return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply.Payload);
     }
 
-    private PersistedRequest NewPersistedRequest(EntityAddress address, RpcKind kind, string tag, object request)
+    private PersistedRequest NewPersistedRequest(EntityAddress address, RpcKind kind, string tag, object request, string? primaryKey)
     {
         var current = Activity.Current;
         return new PersistedRequest(membership.Ids.Next(), address, tag, kind, serializer.SerializeObject(request),
-            (request as IPrimaryKey)?.PrimaryKey, (request as IDeliverAt)?.DeliverAt, current?.Id, current?.TraceStateString);
+            primaryKey ?? (request as IPrimaryKey)?.PrimaryKey, (request as IDeliverAt)?.DeliverAt, current?.Id, current?.TraceStateString);
     }
 
     private async Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken)
@@ -172,9 +173,9 @@ internal sealed partial class PersistedSender(
         return null;
     }
 
-    public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, MessageTraits traits, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, MessageTraits traits, object request, string? primaryKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var persisted = NewPersistedRequest(address, RpcKind.Stream, traits.Tag, request);
+        var persisted = NewPersistedRequest(address, RpcKind.Stream, traits.Tag, request, primaryKey);
         var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
         using var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var items = Channel.CreateBounded<TItem>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });

@@ -43,16 +43,17 @@ internal sealed class MessageRouter(
     /// The caller gets a <see cref="Task{TResult}"/>, one small allocation; the send's own state (retries, span,
     /// timings, awaiters) lives in a pooled state machine, so it costs nothing per message once the pool is warm.
     /// </remarks>
-    public Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    /// <remarks><paramref name="primaryKey"/>: when set, a persisted message's primary key instead of its own <see cref="IPrimaryKey"/>.</remarks>
+    public Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken, string? primaryKey = null)
     {
-        var send = SendPooledAsync<TReply>(address, kind, request, cancellationToken);
+        var send = SendPooledAsync<TReply>(address, kind, request, primaryKey, cancellationToken);
         return send.IsCompletedSuccessfully ? Task.FromResult(send.Result) : AsTask(send);
 
         static async Task<TReply> AsTask(ValueTask<TReply> send) => await send.ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<TReply> SendPooledAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    private async ValueTask<TReply> SendPooledAsync<TReply>(EntityAddress address, RpcKind kind, object request, string? primaryKey, CancellationToken cancellationToken)
     {
         var traits = MessageTraits.Of(request.GetType());
         var tag = traits.Tag;
@@ -65,7 +66,7 @@ internal sealed class MessageRouter(
         {
             if (traits.Persisted)
             {
-                return await persisted.SendAsync<TReply>(address, kind, traits, request, cancellationToken).ConfigureAwait(false);
+                return await persisted.SendAsync<TReply>(address, kind, traits, request, primaryKey, cancellationToken).ConfigureAwait(false);
             }
 
             while (true)
@@ -130,12 +131,12 @@ internal sealed class MessageRouter(
         }
     }
 
-    public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, [EnumeratorCancellation] CancellationToken cancellationToken, string? primaryKey = null)
     {
         var traits = MessageTraits.Of(request.GetType());
         using var activity = StartSendActivity(address, traits.Tag);
         var items = traits.Persisted
-            ? persisted.StreamAsync<TItem>(address, traits, request, cancellationToken)
+            ? persisted.StreamAsync<TItem>(address, traits, request, primaryKey, cancellationToken)
             : StreamVolatileAsync<TItem>(address, traits.Tag, request, cancellationToken);
         await foreach (var item in items.ConfigureAwait(false))
         {

@@ -38,7 +38,7 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
         Assert.Equal(coffeeBefore - 2, await AvailableAsync(http, "coffee"));
         Assert.Equal(mugBefore - 1, await AvailableAsync(http, "mug"));
 
-        var closed = await http.GetFromJsonAsync<JsonElement>($"/carts/{cart}", Timeout);
+        var closed = await GetCartAsync(http, cart);
         Assert.Equal("CheckedOut", closed.GetProperty("status").GetString());
         Assert.Equal(orderId, closed.GetProperty("orderId").GetString());
 
@@ -46,6 +46,11 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         var problem = await refused.Content.ReadFromJsonAsync<JsonElement>(Timeout);
         Assert.Contains(orderId, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // The entity proxy answers the same business rule with the same 409.
+        var notRemoved = await http.PostAsJsonAsync($"/carts/{cart}/RemoveItem", new { sku = "mug" }, Timeout);
+        Assert.Equal(HttpStatusCode.Conflict, notRemoved.StatusCode);
+        Assert.Equal("urn:cluster:handler-error", (await notRemoved.Content.ReadFromJsonAsync<JsonElement>(Timeout)).GetProperty("type").GetString());
     }
 
     [Fact]
@@ -66,7 +71,7 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
         Assert.Contains("teapot", result.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(teaBefore, await AvailableAsync(http, "tea"));
         Assert.Equal(teapots, await AvailableAsync(http, "teapot"));
-        Assert.Equal("Open", (await http.GetFromJsonAsync<JsonElement>($"/carts/{cart}", Timeout)).GetProperty("status").GetString());
+        Assert.Equal("Open", (await GetCartAsync(http, cart)).GetProperty("status").GetString());
     }
 
     [Fact]
@@ -87,7 +92,7 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
         Assert.Equal(1, added.GetProperty("version").GetInt64());
         Assert.Equal("apple", added.GetProperty("lines")[0].GetProperty("sku").GetString());
 
-        (await http.DeleteAsync($"/carts/{cart}/items/apple", cancel.Token)).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync($"/carts/{cart}/RemoveItem", new { sku = "apple" }, cancel.Token)).EnsureSuccessStatusCode();
         var removed = await NextEventAsync(reader, cancel.Token);
         Assert.Equal(2, removed.GetProperty("version").GetInt64());
         Assert.Equal(0, removed.GetProperty("lines").GetArrayLength());
@@ -116,7 +121,7 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
         using var http = cluster.App.CreateHttpClient("clientapp");
         var document = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Timeout);
         var paths = document.GetProperty("paths");
-        foreach (var path in new[] { "/carts/{cartId}/items", "/carts/{cartId}/checkout", "/carts/{cartId}/watch", "/inventory/{sku}", "/counters/{id}/increment", "/cluster/runners" })
+        foreach (var path in new[] { "/carts/{cartId}/items", "/carts/{cartId}/checkout", "/carts/{cartId}/watch", "/inventory/{sku}", "/carts/{id}/GetCart", "/inventory/{id}/Restock", "/counters/{id}/Increment", "/cluster/runners" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         }
@@ -126,6 +131,34 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
     {
         var response = await http.PostAsJsonAsync($"/carts/{cart}/items", new { sku, quantity }, Timeout);
         Assert.True(response.IsSuccessStatusCode, $"adding {quantity} {sku}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Timeout);
+    }
+
+    [Fact]
+    public async Task TheEntityProxiesServeTheCounterAndAnswerProblemsForUnknownRpcs()
+    {
+        using var http = cluster.App.CreateHttpClient("clientapp");
+        var counter = $"counter-{Guid.NewGuid():N}";
+
+        var incremented = await http.PostAsJsonAsync($"/counters/{counter}/Increment", new { by = 5 }, Timeout);
+        Assert.Equal(HttpStatusCode.OK, incremented.StatusCode);
+        Assert.Equal(5, (await incremented.Content.ReadFromJsonAsync<JsonElement>(Timeout)).GetProperty("value").GetInt64());
+        var read = await http.PostAsync($"/counters/{counter}/GetValue", content: null, Timeout);
+        Assert.Equal(5, (await read.Content.ReadFromJsonAsync<JsonElement>(Timeout)).GetProperty("value").GetInt64());
+
+        var unknown = await http.PostAsync($"/counters/{counter}/Decrement", content: null, Timeout);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+
+        // Reserving is between carts and inventory; the proxy leaves it out.
+        var reserve = await http.PostAsJsonAsync("/inventory/coffee/Reserve", new { orderId = "o", quantity = 1 }, Timeout);
+        Assert.Equal(HttpStatusCode.NotFound, reserve.StatusCode);
+    }
+
+    private static async Task<JsonElement> GetCartAsync(HttpClient http, string cart)
+    {
+        var response = await http.PostAsync($"/carts/{cart}/GetCart", content: null, Timeout);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadFromJsonAsync<JsonElement>(Timeout);
     }
 
