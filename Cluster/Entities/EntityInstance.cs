@@ -403,7 +403,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
                 work.Fail(ex);
                 return;
             }
-            catch (Exception) when (Volatile.Read(ref _restarting))
+            catch (OperationCanceledException) when (Volatile.Read(ref _restarting))
             {
                 keptForRerun = KeepForRerun(work);   // interrupted by another handler's defect
                 return;
@@ -444,8 +444,8 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
     private static EntityHandlerException HandlerError(Exception ex) => new(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex);
 
     /// <summary>
-    /// <paramref name="work"/>'s handler threw <paramref name="defect"/>: starts a restart (unless one is under way or
-    /// the instance is stopping) and keeps the work for the fresh handler object. Returns null when it is kept, else
+    /// <paramref name="work"/>'s handler threw <paramref name="defect"/>: starts a restart (unless one is under way, as
+    /// when concurrent handlers fail together, or the instance is stopping) and keeps the work for the fresh handler object. Returns null when it is kept, else
     /// what to answer it with: the handler error once its attempts are used up, not-assigned when the instance stops
     /// (the next owner, or the sender's retry, runs it again).
     /// </summary>
