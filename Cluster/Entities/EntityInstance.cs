@@ -20,8 +20,10 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// A defect (see <see cref="EntityRegistration.IsDefect"/>) restarts the instance, as Effect does: nothing new starts,
 /// the other running handlers are interrupted, and once none runs the handler object is disposed and, after the
 /// <see cref="DefectRetryPolicy"/>'s back-off, built again by the factory. The requests that were running (the one that
-/// threw, unless its attempts are used up, and the interrupted ones) then run again on the fresh object, in their
-/// arrival order and ahead of the queue; the queue itself is kept. Work kept for a rerun is not ended, so it is still
+/// threw, unless its attempts are used up, and the interrupted ones) then run again on the fresh object ahead of the
+/// queue, which is kept: a sequential entity's order is unchanged. Requests that ran side by side on a concurrent
+/// entity run again in the order they stopped (the one that threw first); the instance does not number its messages,
+/// so that no message pays for a restart that may never come. Work kept for a rerun is not ended, so it is still
 /// counted as pending and may be ended exactly once later.
 /// </para>
 /// </remarks>
@@ -40,17 +42,12 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
     private bool _stopped;
     private bool _interrupted;
     private long _lastActive;
-    private long _arrivals;
     // A defect discarded the handler object: nothing new starts until the fresh one is built.
     private bool _restarting;
     // The rebuild runs (it starts once no handler runs any more).
     private bool _rebuilding;
-    private Exception? _defect;
-    // Work that ran when the defect struck, to run again on the fresh handler object.
-    private List<EntityWork>? _replay;
-    private Backoff? _restartBackoff;
-    private bool _completedSinceRestart;
-    private CancellationTokenSource? _restartWait;
+    // Created by the first defect, so an instance that never restarts carries one null reference for it.
+    private RestartState? _restart;
     // The handler token of a one-at-a-time instance: reset after each message, replaced when a caller cancelled it.
     private CancellationTokenSource? _interrupt;
     // Created only when asked for (EntityContext.Stopping).
@@ -170,7 +167,6 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
             }
 
             _pending++;
-            work.MailboxSequence = ++_arrivals;
             _lastActive = _owner.Time.GetTimestamp();
             _mailbox.Enqueue(work);
             schedule = TryClaimDrain();
@@ -210,7 +206,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
 
             _stopped = true;
             streams = _streamsStopping;
-            restartWait = _restartWait;
+            restartWait = _restart?.Wait;
             drained = _running == 0 && _mailbox.Count == 0 && !_restarting
                 ? Task.CompletedTask
                 : (_drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
@@ -423,9 +419,9 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
                 return;
             }
 
-            if (_restartBackoff is not null && !_completedSinceRestart)
+            if (_restart is { CompletedSince: false } restart)
             {
-                Volatile.Write(ref _completedSinceRestart, true);   // the next restart waits the first delay again
+                restart.CompletedSince = true;   // the next restart waits the first delay again
             }
 
             ClusterDiagnostics.MessagesProcessed.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
@@ -466,15 +462,16 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
             }
             else
             {
+                var restart = _restart ??= new RestartState(_owner.Registration.DefectRetryPolicy.CreateBackoff());
                 if (answer is null)
                 {
-                    (_replay ??= []).Add(work);
+                    restart.Kept.Add(work);
                 }
 
                 if (!_restarting)
                 {
                     _restarting = true;
-                    _defect = defect;
+                    restart.Defect = defect;
                     handlers = _handlers;
                     _handlers = null;
                 }
@@ -489,7 +486,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
     {
         lock (_mailbox)
         {
-            (_replay ??= []).Add(work);
+            _restart!.Kept.Add(work);   // a restart is under way, so its state exists
         }
 
         return true;
@@ -510,13 +507,14 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
         {
             broken = _entity;
             Volatile.Write(ref _entity, null);
-            defect = _defect!;
-            _defect = null;
-            backoff = _restartBackoff ??= _owner.Registration.DefectRetryPolicy.CreateBackoff();
-            if (_completedSinceRestart)
+            var restart = _restart!;
+            defect = restart.Defect!;
+            restart.Defect = null;
+            backoff = restart.Backoff;
+            if (restart.CompletedSince)
             {
                 backoff.Reset();
-                _completedSinceRestart = false;
+                restart.CompletedSince = false;
             }
 
             if (_stopped)
@@ -524,7 +522,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
                 wait.Cancel();   // nothing is registered on it yet: no callback runs under the lock
             }
 
-            _restartWait = wait;
+            restart.Wait = wait;
         }
 
         var delay = backoff.Next();
@@ -567,11 +565,11 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
         lock (_mailbox)
         {
             // Not disposed: a stop may be cancelling it right now. It has no timer or callbacks to free.
-            _restartWait = null;
+            var restart = _restart!;
+            restart.Wait = null;
             Volatile.Write(ref _entity, fresh);
-            if (_replay is { Count: > 0 } replay)
+            if (restart.Kept is { Count: > 0 } replay)
             {
-                replay.Sort(static (a, b) => a.MailboxSequence.CompareTo(b.MailboxSequence));
                 var queued = _mailbox.ToArray();
                 _mailbox.Clear();
                 foreach (var work in replay)
@@ -684,4 +682,23 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Disposing entity {Address} after a defect failed")]
     private static partial void LogDisposeFailed(ILogger logger, Exception exception, EntityAddress address);
+
+    /// <summary>What the instance keeps for restarts once one happened; guarded by the mailbox lock.</summary>
+    private sealed class RestartState(Backoff backoff)
+    {
+        /// <summary>The restart schedule; only the running restart uses it.</summary>
+        public Backoff Backoff { get; } = backoff;
+
+        /// <summary>The defect that started the current restart (logged with it).</summary>
+        public Exception? Defect { get; set; }
+
+        /// <summary>Work that ran when the defect struck, to run again on the fresh handler object (in the order it stopped).</summary>
+        public List<EntityWork> Kept { get; } = [];
+
+        /// <summary>The rebuild's wait, which a stop cancels.</summary>
+        public CancellationTokenSource? Wait { get; set; }
+
+        /// <summary>A request completed since the last restart: the next one starts the back-off again. Written without the lock.</summary>
+        public volatile bool CompletedSince;
+    }
 }

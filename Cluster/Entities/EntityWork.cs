@@ -19,9 +19,6 @@ internal abstract class EntityWork
     /// <summary>The caller's cancellation (interrupts the handler).</summary>
     public CancellationToken Cancellation { get; protected set; }
 
-    /// <summary>Its place in the instance's arrival order (set when queued), so work run again after a restart keeps it.</summary>
-    public long MailboxSequence { get; set; }
-
     /// <summary>Runs of this work that ended in a defect (against <see cref="DefectRetryPolicy.MaxAttempts"/>).</summary>
     public int DefectAttempts { get; set; }
 
