@@ -7,7 +7,9 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// <see cref="EntityDefinition{TContract, TEntity}.FailsWith{TException}"/>): the instance discards its handler object,
 /// waits <see cref="FirstDelay"/> (growing by <see cref="Factor"/> per restart in a row, at most <see cref="MaxDelay"/>),
 /// builds a fresh one and runs its in-flight requests again. A request is run at most <see cref="MaxAttempts"/> times;
-/// the run that exhausts it answers the caller with the <see cref="Errors.EntityHandlerException"/>. Set with
+/// the run that exhausts it answers the caller with the <see cref="Errors.EntityHandlerException"/> (a persisted
+/// request saves that as its reply), and the object is rebuilt all the same, since the defect may have left it broken;
+/// the entity then carries on with its other requests. Set with
 /// <see cref="EntityDefinition{TContract, TEntity}.WithDefectRetryPolicy"/>.
 /// </summary>
 /// <remarks>

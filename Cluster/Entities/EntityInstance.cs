@@ -441,9 +441,10 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
 
     /// <summary>
     /// <paramref name="work"/>'s handler threw <paramref name="defect"/>: starts a restart (unless one is under way, as
-    /// when concurrent handlers fail together, or the instance is stopping) and keeps the work for the fresh handler object. Returns null when it is kept, else
-    /// what to answer it with: the handler error once its attempts are used up, not-assigned when the instance stops
-    /// (the next owner, or the sender's retry, runs it again).
+    /// when concurrent handlers fail together, or the instance is stopping) and keeps the work for the fresh handler
+    /// object. Returns null when it is kept, else what to answer it with: the handler error once its attempts are used
+    /// up (the object is rebuilt all the same), not-assigned when the instance stops (the next owner, or the sender's
+    /// retry, runs it again).
     /// </summary>
     private Exception? OnDefect(EntityWork work, Exception defect)
     {
