@@ -56,6 +56,20 @@ public sealed class EntityDefectTests
     }
 
     [Fact]
+    public async Task ADeclaredFailureOfAHandlerInterruptedByTheRestartIsAnsweredNotRunAgain()
+    {
+        await using var fixture = new Fixture(concurrency: 2);
+        var stubborn = fixture.Ask(new Stubborn("s"));
+        await fixture.Probe.Started.WaitAsync(Timeout);
+
+        Assert.Equal(2, await fixture.Ask(new Crash("c", Times: 1)).WaitAsync(Timeout));
+
+        var error = await Assert.ThrowsAsync<EntityHandlerException>(() => stubborn.WaitAsync(Timeout));
+        Assert.Equal(typeof(RuleException).FullName, error.ErrorType);
+        Assert.Equal(1, fixture.Probe.Runs["s"]);
+    }
+
+    [Fact]
     public async Task TheFailingRequestRunsAgainFirstAndTheQueueKeepsItsOrder()
     {
         await using var fixture = new Fixture();
@@ -265,6 +279,9 @@ public sealed class EntityDefectTests
 
     public sealed record BreakRule(bool Subclass) : IEntityRequest<DefectEntity, int>;
 
+    /// <summary>Waits for its gate; interrupted, it answers with a declared failure instead of the cancellation.</summary>
+    public sealed record Stubborn(string Key) : IEntityRequest<DefectEntity, int>;
+
     public sealed record GiveUp : IEntityRequest<DefectEntity, int>;
 
     public sealed record ThrowClusterError : IEntityRequest<DefectEntity, int>;
@@ -331,6 +348,7 @@ public sealed class EntityDefectTests
             .On<Crash, int>((e, m, ct) => e.Handle(m.Key, m.Times, m.Gated, ct))
             .On<PersistedCrash, int>((e, m, ct) => e.Handle(m.Key, m.Times, gated: false, ct))
             .On<BreakRule, int>((_, m) => throw (m.Subclass ? new SpecificRuleException("specific rule") : new RuleException("rule")))
+            .On<Stubborn, int>((e, m, ct) => e.Handle(m, ct))
             .On<GiveUp, int>((_, _) => throw new OperationCanceledException("gave up by itself"))
             .On<ThrowClusterError, int>((_, _) => throw new MailboxFullException(Fixture.Address))
             .OnStream<CountTo, int>((e, m, ct) => e.Count(m.N, m.CrashAfter, "count", ct))
@@ -355,6 +373,22 @@ public sealed class EntityDefectTests
             {
                 probe.Interrupted.AddOrUpdate(message.Key, 1, (_, n) => n + 1);
                 throw;
+            }
+
+            return generation;
+        }
+
+        private async ValueTask<int> Handle(Stubborn message, CancellationToken cancellationToken)
+        {
+            probe.Run(message.Key);
+            probe.Started.Release();
+            try
+            {
+                await probe.Gate(message.Key).Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new RuleException("refused to be interrupted");
             }
 
             return generation;
