@@ -125,4 +125,35 @@ public sealed class EntityDefinition<TContract, TEntity> : EntityRegistration
         MaxIdleTime = maxIdleTime;
         return this;
     }
+
+    /// <summary>
+    /// Declares <typeparamref name="TException"/> (and its subclasses) an expected failure of this entity: a handler that
+    /// throws it answers its caller with an <see cref="Errors.EntityHandlerException"/> naming the type, and the
+    /// instance carries on. Any other exception, except cluster errors and cancellations, is a defect (see
+    /// <see cref="WithDefectRetryPolicy"/>).
+    /// </summary>
+    public EntityDefinition<TContract, TEntity> FailsWith<TException>()
+        where TException : Exception
+    {
+        AddExpectedFailure(typeof(TException));
+        return this;
+    }
+
+    /// <summary>
+    /// How the instance recovers from a defect: by default it discards its handler object, builds a fresh one after
+    /// a back-off and runs its in-flight requests again (<see cref="DefectRetryPolicy.Default"/>).
+    /// </summary>
+    public EntityDefinition<TContract, TEntity> WithDefectRetryPolicy(DefectRetryPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        DefectRetryPolicy = policy;
+        return this;
+    }
+
+    /// <summary>A defect only answers its caller with an <see cref="Errors.EntityHandlerException"/>; the instance is not restarted.</summary>
+    public EntityDefinition<TContract, TEntity> DisableFatalDefects()
+    {
+        FatalDefectsDisabled = true;
+        return this;
+    }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
+using SocketRunnerAspire.Cluster.Timing;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 
@@ -15,8 +16,18 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// An idle instance holds no task, channel or timer: only its queue and, once it has handled a cancellable
 /// request, one reusable interrupt source. A message that arrives while nothing runs queues the instance itself as
 /// a thread-pool work item; handlers that complete synchronously are drained in one loop without allocating.
+/// <para>
+/// A defect (see <see cref="EntityRegistration.IsDefect"/>) restarts the instance, as Effect does: nothing new starts,
+/// the other running handlers are interrupted, and once none runs the handler object is disposed and, after the
+/// <see cref="DefectRetryPolicy"/>'s back-off, built again by the factory. The requests that were running (the one that
+/// threw, unless its attempts are used up, and the interrupted ones) then run again on the fresh object ahead of the
+/// queue, which is kept: a sequential entity's order is unchanged. Requests that ran side by side on a concurrent
+/// entity run again in the order they stopped (the one that threw first); the instance does not number its messages,
+/// so that no message pays for a restart that may never come. Work kept for a rerun is not ended, so it is still
+/// counted as pending and may be ended exactly once later.
+/// </para>
 /// </remarks>
-internal sealed class EntityInstance : IThreadPoolWorkItem
+internal sealed partial class EntityInstance : IThreadPoolWorkItem
 {
     private readonly EntityManager _owner;
     // Guards every field below; handlers and factories never run under it.
@@ -31,10 +42,19 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     private bool _stopped;
     private bool _interrupted;
     private long _lastActive;
+    // A defect discarded the handler object: nothing new starts until the fresh one is built.
+    private bool _restarting;
+    // The rebuild runs (it starts once no handler runs any more).
+    private bool _rebuilding;
+    // Created by the first defect, so an instance that never restarts carries one null reference for it.
+    private RestartState? _restart;
     // The handler token of a one-at-a-time instance: reset after each message, replaced when a caller cancelled it.
     private CancellationTokenSource? _interrupt;
-    // Created only when asked for (EntityContext.Stopping, a stream, a concurrent handler).
+    // Created only when asked for (EntityContext.Stopping).
     private CancellationTokenSource? _stopping;
+    // The token of streams and concurrent handlers: cancelled when a stop interrupts or a defect restarts the
+    // instance (then replaced, so the next handlers get a fresh one).
+    private CancellationTokenSource? _handlers;
     // Streams (watches, subscriptions) have no natural end, so stopping interrupts them at once instead of
     // waiting out the termination timeout for them, which would hold up every shard move while a client watches.
     private CancellationTokenSource? _streamsStopping;
@@ -69,6 +89,17 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
     }
 
+    private CancellationToken HandlersToken
+    {
+        get
+        {
+            lock (_mailbox)
+            {
+                return _interrupted || _restarting ? new CancellationToken(true) : (_handlers ??= new CancellationTokenSource()).Token;
+            }
+        }
+    }
+
     private CancellationToken StreamsStoppingToken
     {
         get
@@ -93,7 +124,8 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
 
         lock (_mailbox)
         {
-            if (_activationError is null && _entity is null && !_stopped)
+            // _context is set once, at the first activation: a restart's rebuild is not done here.
+            if (_activationError is null && _context is null && !_stopped)
             {
                 var context = new EntityContext(Address, _owner.Runner, _owner.Services, this);
                 try
@@ -164,7 +196,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     public async Task StopAsync(TimeSpan timeout)
     {
         Task drained;
-        CancellationTokenSource? streams;
+        CancellationTokenSource? streams, restartWait;
         lock (_mailbox)
         {
             if (_stopped)
@@ -174,7 +206,8 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
 
             _stopped = true;
             streams = _streamsStopping;
-            drained = _running == 0 && _mailbox.Count == 0
+            restartWait = _restart?.Wait;
+            drained = _running == 0 && _mailbox.Count == 0 && !_restarting
                 ? Task.CompletedTask
                 : (_drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
@@ -182,6 +215,11 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         if (streams is not null)
         {
             await streams.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (restartWait is not null)
+        {
+            await restartWait.CancelAsync().ConfigureAwait(false);   // not rebuilt for a stop: the work it kept fails as not assigned
         }
 
         if (!drained.IsCompleted)
@@ -196,17 +234,23 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
             }
         }
 
-        CancellationTokenSource? stopping, interrupt;
+        CancellationTokenSource? stopping, interrupt, handlers;
         lock (_mailbox)
         {
             _interrupted = true;
             stopping = _stopping;
             interrupt = _interrupt;
+            handlers = _handlers;
         }
 
         if (stopping is not null)
         {
             await stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (handlers is not null)
+        {
+            await handlers.CancelAsync().ConfigureAwait(false);
         }
 
         if (interrupt is not null)
@@ -215,10 +259,20 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
 
         await drained.ConfigureAwait(false);
-        switch (Volatile.Read(ref _entity))
+        if (_context is null)
         {
-            case null:
-                return;
+            return;   // never activated
+        }
+
+        // Null when a restart was cut short by this stop (its broken object is disposed already).
+        await DisposeEntityAsync(Volatile.Read(ref _entity)).ConfigureAwait(false);
+        ClusterDiagnostics.EntitiesActive.Add(-1);
+    }
+
+    private static async ValueTask DisposeEntityAsync(object? entity)
+    {
+        switch (entity)
+        {
             case IAsyncDisposable asyncDisposable:
                 await asyncDisposable.DisposeAsync().ConfigureAwait(false);
                 break;
@@ -226,8 +280,6 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                 disposable.Dispose();
                 break;
         }
-
-        ClusterDiagnostics.EntitiesActive.Add(-1);
     }
 
     /// <summary>Drains the mailbox on a thread-pool thread while handlers complete synchronously and slots are free.</summary>
@@ -238,7 +290,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
             EntityWork work;
             lock (_mailbox)
             {
-                if (_mailbox.Count == 0 || _running >= _limit)
+                if (_mailbox.Count == 0 || _running >= _limit || _restarting)
                 {
                     _scheduled = false;
                     return;
@@ -256,7 +308,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     /// <summary>Under the lock: true when the caller must queue a drain (work waits, a slot is free, none is queued).</summary>
     private bool TryClaimDrain()
     {
-        if (_scheduled || _mailbox.Count == 0 || _running >= _limit)
+        if (_scheduled || _mailbox.Count == 0 || _running >= _limit || _restarting)
         {
             return false;
         }
@@ -268,6 +320,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     private async Task ProcessAsync(EntityWork work)
     {
         CancellationTokenSource? reusable = null;
+        var keptForRerun = false;
         try
         {
             if (Volatile.Read(ref _interrupted) || Entity is not { } entity)
@@ -292,8 +345,8 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
             else
             {
                 linked = work.Stream is null
-                    ? CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, StoppingToken)
-                    : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, StoppingToken, StreamsStoppingToken);
+                    ? CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, HandlersToken)
+                    : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, HandlersToken, StreamsStoppingToken);
                 token = linked.Token;
             }
 
@@ -312,9 +365,17 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
             {
                 if (work.Stream is { } stream)
                 {
+                    var resent = work.StreamItemsSent;   // a rerun after a restart: the caller has those items already
                     await foreach (var item in work.Rpc.InvokeStream(entity, work.Request, _context!, token).ConfigureAwait(false))
                     {
+                        if (resent > 0)
+                        {
+                            resent--;
+                            continue;
+                        }
+
                         await stream.Writer.WriteAsync(item, token).ConfigureAwait(false);
+                        work.StreamItemsSent++;
                     }
                 }
                 else
@@ -338,12 +399,29 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                 work.Fail(ex);
                 return;
             }
+            catch (OperationCanceledException) when (Volatile.Read(ref _restarting))
+            {
+                keptForRerun = KeepForRerun(work);   // interrupted by another handler's defect
+                return;
+            }
             catch (Exception ex)
             {
-                ClusterDiagnostics.MessagesFailed.Add(1);
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-                work.Fail(new EntityHandlerException(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex));
+                var answer = _owner.Registration.IsDefect(ex) ? OnDefect(work, ex) : HandlerError(ex);
+                if (answer is null)
+                {
+                    keptForRerun = true;
+                    return;
+                }
+
+                ClusterDiagnostics.MessagesFailed.Add(1);
+                work.Fail(answer);
                 return;
+            }
+
+            if (_restart is { CompletedSince: false } restart)
+            {
+                restart.CompletedSince = true;   // the next restart waits the first delay again
             }
 
             ClusterDiagnostics.MessagesProcessed.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
@@ -355,8 +433,174 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
         finally
         {
-            Finish(reusable);
+            Finish(reusable, keptForRerun);
         }
+    }
+
+    private static EntityHandlerException HandlerError(Exception ex) => new(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex);
+
+    /// <summary>
+    /// <paramref name="work"/>'s handler threw <paramref name="defect"/>: starts a restart (unless one is under way, as
+    /// when concurrent handlers fail together, or the instance is stopping) and keeps the work for the fresh handler
+    /// object. Returns null when it is kept, else what to answer it with: the handler error once its attempts are used
+    /// up (the object is rebuilt all the same), not-assigned when the instance stops (the next owner, or the sender's
+    /// retry, runs it again).
+    /// </summary>
+    private Exception? OnDefect(EntityWork work, Exception defect)
+    {
+        Exception? answer = null;
+        CancellationTokenSource? handlers = null;
+        lock (_mailbox)
+        {
+            if (++work.DefectAttempts >= _owner.Registration.DefectRetryPolicy.MaxAttempts)
+            {
+                answer = HandlerError(defect);
+            }
+
+            if (_stopped)
+            {
+                answer ??= new EntityNotAssignedToRunnerException(Address);
+            }
+            else
+            {
+                var restart = _restart ??= new RestartState(_owner.Registration.DefectRetryPolicy.CreateBackoff());
+                if (answer is null)
+                {
+                    restart.Kept.Add(work);
+                }
+
+                if (!_restarting)
+                {
+                    _restarting = true;
+                    restart.Defect = defect;
+                    handlers = _handlers;
+                    _handlers = null;
+                }
+            }
+        }
+
+        handlers?.Cancel();   // the other running handlers; each is kept for the rerun as it ends
+        return answer;
+    }
+
+    private bool KeepForRerun(EntityWork work)
+    {
+        lock (_mailbox)
+        {
+            _restart!.Kept.Add(work);   // a restart is under way, so its state exists
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Runs once no handler runs after a defect: disposes the handler object, waits the back-off, builds a fresh one
+    /// (retrying a failing factory with the same back-off) and queues the kept work ahead of the rest. A stop during
+    /// the wait ends it without a rebuild; the kept work then fails as not assigned.
+    /// </summary>
+    private async Task RestartAsync()
+    {
+        object? broken;
+        Exception defect;
+        Backoff backoff;
+        var wait = new CancellationTokenSource();
+        lock (_mailbox)
+        {
+            broken = _entity;
+            Volatile.Write(ref _entity, null);
+            var restart = _restart!;
+            defect = restart.Defect!;
+            restart.Defect = null;
+            backoff = restart.Backoff;
+            if (restart.CompletedSince)
+            {
+                backoff.Reset();
+                restart.CompletedSince = false;
+            }
+
+            if (_stopped)
+            {
+                wait.Cancel();   // nothing is registered on it yet: no callback runs under the lock
+            }
+
+            restart.Wait = wait;
+        }
+
+        var delay = backoff.Next();
+        ClusterDiagnostics.EntityRestarts.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
+        LogRestarting(_owner.Logger, defect, Address, delay);
+        try
+        {
+            await DisposeEntityAsync(broken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogDisposeFailed(_owner.Logger, ex, Address);
+        }
+
+        object? fresh = null;
+        while (fresh is null)
+        {
+            try
+            {
+                await Task.Delay(delay, _owner.Time, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            try
+            {
+                fresh = _owner.Registration.Factory(_context!);
+            }
+            catch (Exception ex)
+            {
+                delay = backoff.Next();
+                LogRebuildFailed(_owner.Logger, ex, Address, delay);
+            }
+        }
+
+        bool schedule;
+        TaskCompletionSource? drained = null;
+        lock (_mailbox)
+        {
+            // Not disposed: a stop may be cancelling it right now. It has no timer or callbacks to free.
+            var restart = _restart!;
+            restart.Wait = null;
+            Volatile.Write(ref _entity, fresh);
+            if (restart.Kept is { Count: > 0 } replay)
+            {
+                var queued = _mailbox.ToArray();
+                _mailbox.Clear();
+                foreach (var work in replay)
+                {
+                    _mailbox.Enqueue(work);
+                }
+
+                foreach (var work in queued)
+                {
+                    _mailbox.Enqueue(work);
+                }
+
+                replay.Clear();
+            }
+
+            _restarting = false;
+            _rebuilding = false;
+            schedule = TryClaimDrain();
+            if (_stopped && _running == 0 && _mailbox.Count == 0)
+            {
+                drained = _drained;
+            }
+        }
+
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        drained?.TrySetResult();
     }
 
     private CancellationTokenSource RentInterrupt()
@@ -376,10 +620,14 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>A message is done: frees its slot, hands the interrupt source on, and continues or completes the drain.</summary>
-    private void Finish(CancellationTokenSource? interrupt)
+    /// <summary>
+    /// A message is done (or kept for a rerun, <paramref name="keptForRerun"/>: still pending): frees its slot, hands
+    /// the interrupt source on, and continues or completes the drain, or starts the rebuild once the last handler ended.
+    /// </summary>
+    private void Finish(CancellationTokenSource? interrupt, bool keptForRerun)
     {
         bool schedule;
+        var rebuild = false;
         TaskCompletionSource? drained = null;
         lock (_mailbox)
         {
@@ -390,22 +638,68 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                 _interrupt = null;
             }
 
-            _pending--;
+            if (!keptForRerun)
+            {
+                _pending--;
+            }
+
             _running--;
             _lastActive = _owner.Time.GetTimestamp();
+            if (_restarting && _running == 0 && !_rebuilding)
+            {
+                _rebuilding = rebuild = true;
+            }
+
             schedule = TryClaimDrain();
-            if (_stopped && _running == 0 && _mailbox.Count == 0)
+            if (_stopped && _running == 0 && _mailbox.Count == 0 && !_restarting)
             {
                 drained = _drained;
             }
         }
 
-        ClusterDiagnostics.MailboxDepth.Add(-1);
+        if (!keptForRerun)
+        {
+            ClusterDiagnostics.MailboxDepth.Add(-1);
+        }
+
         if (schedule)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
+        if (rebuild)
+        {
+            _ = RestartAsync();
+        }
+
         drained?.TrySetResult();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Entity {Address} restarts after a defect: its handler object is rebuilt in {Delay} and its running requests run again")]
+    private static partial void LogRestarting(ILogger logger, Exception exception, EntityAddress address, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rebuilding entity {Address} after a defect failed; retrying in {Delay}")]
+    private static partial void LogRebuildFailed(ILogger logger, Exception exception, EntityAddress address, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Disposing entity {Address} after a defect failed")]
+    private static partial void LogDisposeFailed(ILogger logger, Exception exception, EntityAddress address);
+
+    /// <summary>What the instance keeps for restarts once one happened; guarded by the mailbox lock.</summary>
+    private sealed class RestartState(Backoff backoff)
+    {
+        /// <summary>The restart schedule; only the running restart uses it.</summary>
+        public Backoff Backoff { get; } = backoff;
+
+        /// <summary>The defect that started the current restart (logged with it).</summary>
+        public Exception? Defect { get; set; }
+
+        /// <summary>Work that ran when the defect struck, to run again on the fresh handler object (in the order it stopped).</summary>
+        public List<EntityWork> Kept { get; } = [];
+
+        /// <summary>The rebuild's wait, which a stop cancels.</summary>
+        public CancellationTokenSource? Wait { get; set; }
+
+        /// <summary>A request completed since the last restart: the next one starts the back-off again. Written without the lock.</summary>
+        public volatile bool CompletedSince;
     }
 }

@@ -4,6 +4,7 @@ namespace SocketRunnerAspire.Cluster.Entities;
 public abstract class EntityRegistration
 {
     private readonly Dictionary<string, RpcBinding> _rpcs = new(StringComparer.Ordinal);
+    private readonly List<Type> _expectedFailures = [];
 
     private protected EntityRegistration(string name, string shardGroup, Type contractType, Type clrType, Func<EntityContext, object> factory)
     {
@@ -36,6 +37,35 @@ public abstract class EntityRegistration
     internal int? MailboxCapacity { get; private protected set; }
 
     internal TimeSpan? MaxIdleTime { get; private protected set; }
+
+    /// <summary>A defect only fails its request; the handler object is kept (Effect's <c>disableFatalDefects</c>).</summary>
+    internal bool FatalDefectsDisabled { get; private protected set; }
+
+    internal DefectRetryPolicy DefectRetryPolicy { get; private protected set; } = DefectRetryPolicy.Default;
+
+    /// <summary>
+    /// True when <paramref name="exception"/> thrown by a handler restarts the instance: not a cluster error, not a
+    /// cancellation, not an expected failure of the type, and fatal defects are not disabled.
+    /// </summary>
+    internal bool IsDefect(Exception exception)
+    {
+        if (FatalDefectsDisabled || exception is Errors.ClusterException or OperationCanceledException)
+        {
+            return false;
+        }
+
+        foreach (var expected in _expectedFailures)
+        {
+            if (expected.IsInstanceOfType(exception))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private protected void AddExpectedFailure(Type exceptionType) => _expectedFailures.Add(exceptionType);
 
     internal bool TryGetRpc(string tag, out RpcBinding rpc) => _rpcs.TryGetValue(tag, out rpc!);
 

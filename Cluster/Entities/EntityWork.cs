@@ -19,6 +19,12 @@ internal abstract class EntityWork
     /// <summary>The caller's cancellation (interrupts the handler).</summary>
     public CancellationToken Cancellation { get; protected set; }
 
+    /// <summary>Runs of this work that ended in a defect (against <see cref="DefectRetryPolicy.MaxAttempts"/>).</summary>
+    public int DefectAttempts { get; set; }
+
+    /// <summary>Stream items already written: a run after a restart skips that many, so the stream resumes where it was.</summary>
+    public int StreamItemsSent { get; set; }
+
     /// <summary>For stream RPCs: where the instance writes the items.</summary>
     public virtual Channel<object?>? Stream => null;
 

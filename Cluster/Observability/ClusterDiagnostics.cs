@@ -44,6 +44,9 @@ public static class ClusterDiagnostics
     internal static readonly Counter<long> MessagesFailed =
         Meter.CreateCounter<long>("cluster.messages.failed", description: "Messages whose handler threw or that could not be delivered.");
 
+    internal static readonly Counter<long> EntityRestarts =
+        Meter.CreateCounter<long>("cluster.entity.restarts", description: "Entity instances rebuilt after a handler defect, by entity type.");
+
     internal static readonly Histogram<double> RequestDuration =
         Meter.CreateHistogram<double>("cluster.request.duration", unit: "ms", description: "Time from send to reply, as seen by the sender.");
 

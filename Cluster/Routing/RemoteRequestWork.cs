@@ -85,6 +85,7 @@ internal sealed class RemoteRequestWork : EntityWork, IValueTaskSource<PooledByt
         {
             _core.Reset();
             (Rpc, Request, Parent, Cancellation, _serializer) = (null!, null!, default, default, null);
+            (DefectAttempts, StreamItemsSent) = (0, 0);
             Pool.Return(this);
         }
     }

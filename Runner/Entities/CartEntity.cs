@@ -213,6 +213,8 @@ public sealed class CartEntity(EntityContext context, EntityStateStore store, IE
         .On<RemoveItem, CartSnapshot>((cart, message, ct) => cart.Remove(message, ct))
         .On<Checkout, CheckoutResult>((cart, message, ct) => cart.Checkout(message, ct))
         .OnStream<WatchCart, CartSnapshot>((cart, _, ct) => cart.Watch(ct))
+        // A broken rule answers the caller; anything else is a defect that rebuilds the cart from its store.
+        .FailsWith<DomainRuleException>()
         // Watchers hold a handler each for as long as they read; changes are serialized inside the entity.
         .WithConcurrency(0));
 }

@@ -105,7 +105,8 @@ public sealed partial class InventoryEntity(EntityContext context, EntityStateSt
         .On<GetStock, StockLevel>((inventory, _) => inventory.GetStock())
         .On<Restock, StockLevel>((inventory, message) => inventory.Restock(message))
         .On<Reserve, Reservation>((inventory, message) => inventory.Reserve(message))
-        .On<Release, StockLevel>((inventory, message) => inventory.Release(message)));
+        .On<Release, StockLevel>((inventory, message) => inventory.Release(message))
+        .FailsWith<DomainRuleException>());
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} already holds {Quantity} of {Sku}; not reserved again (a re-run after a crash, or a resend)")]
     private static partial void LogAlreadyReserved(ILogger logger, string orderId, int quantity, string sku);

@@ -297,6 +297,7 @@ public sealed class EntityInstanceTests
             _definition
                 .On<Record, int>((entity, request) => entity.Record(request))
                 .On<Block, int>((entity, _, cancellationToken) => entity.Block(cancellationToken))
+                .FailsWith<InvalidOperationException>()
                 .WithConcurrency(concurrency);
             Manager = new EntityManager(_definition, runner: null, EmptyServices.Instance, mailboxCapacity, TimeSpan.FromMinutes(5),
                 terminationTimeout ?? Timeout, NullLogger.Instance, TimeProvider.System);
