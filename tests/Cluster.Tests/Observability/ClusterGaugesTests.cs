@@ -15,13 +15,17 @@ public sealed class ClusterGaugesTests
     public async Task RunnersAreCountedByHealthAsEachRunnerSeesThem()
     {
         var host = $"gauges-{Guid.NewGuid():N}";
-        await using var cluster = await TestCluster.StartAsync(3, addresses: i => new RunnerAddress(host, i));
+        // The health check (a singleton on one of the runners) decides health: it reports the third runner dead once
+        // asked to, and a runner marked unhealthy behind its back would be marked healthy again by its next check.
+        var dead = new System.Collections.Concurrent.ConcurrentDictionary<RunnerAddress, byte>();
+        await using var cluster = await TestCluster.StartAsync(3, addresses: i => new RunnerAddress(host, i),
+            tweak: o => o.RunnerHealthCheckInterval = TimeSpan.FromMilliseconds(50), health: _ => new ScriptedRunnerHealth { Dead = dead });
         var first = cluster.Runners[0].Address!.Value.ToString();
 
         await Eventually.True(() => Read("cluster.runners", first, healthy: true) == 3 && Read("cluster.runners", first, healthy: false) == 0,
             Timeout, "the first runner counts three healthy runners");
 
-        await cluster.Storage.SetRunnerHealthAsync(cluster.Runners[2].Address!.Value, healthy: false, CancellationToken.None);
+        dead.TryAdd(cluster.Runners[2].Address!.Value, 0);
 
         await Eventually.True(() => Read("cluster.runners", first, healthy: true) == 2 && Read("cluster.runners", first, healthy: false) == 1,
             Timeout, () => $"the first runner counts two healthy runners and one unhealthy (healthy {Read("cluster.runners", first, true)}, unhealthy {Read("cluster.runners", first, false)})");
