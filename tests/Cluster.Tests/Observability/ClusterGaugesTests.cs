@@ -15,20 +15,24 @@ public sealed class ClusterGaugesTests
     public async Task RunnersAreCountedByHealthAsEachRunnerSeesThem()
     {
         var host = $"gauges-{Guid.NewGuid():N}";
-        // The health check (a singleton on one of the runners) decides health: it reports the third runner dead once
+        // The health check (a singleton on one of the runners) decides health: it reports a runner dead once
         // asked to, and a runner marked unhealthy behind its back would be marked healthy again by its next check.
         var dead = new System.Collections.Concurrent.ConcurrentDictionary<RunnerAddress, byte>();
         await using var cluster = await TestCluster.StartAsync(3, addresses: i => new RunnerAddress(host, i),
             tweak: o => o.RunnerHealthCheckInterval = TimeSpan.FromMilliseconds(50), health: _ => new ScriptedRunnerHealth { Dead = dead });
-        var first = cluster.Runners[0].Address!.Value.ToString();
+        var observer = cluster.Runners[0].Address!.Value.ToString();
 
-        await Eventually.True(() => Read("cluster.runners", first, healthy: true) == 3 && Read("cluster.runners", first, healthy: false) == 0,
-            Timeout, "the first runner counts three healthy runners");
+        await Eventually.True(() => Read("cluster.runners", observer, healthy: true) == 3 && Read("cluster.runners", observer, healthy: false) == 0,
+            Timeout, "the observing runner counts three healthy runners");
 
-        dead.TryAdd(cluster.Runners[2].Address!.Value, 0);
+        // The checker never checks itself: report one of the others dead.
+        await Eventually.True(() => cluster.Runners.Any(r => r.RunningSingletons.Contains(RunnerHealthMonitor.SingletonName)), Timeout, "the health check runs");
+        var silent = cluster.Runners.First(r => !r.RunningSingletons.Contains(RunnerHealthMonitor.SingletonName));
+        observer = cluster.Runners.First(r => r != silent).Address!.Value.ToString();
+        dead.TryAdd(silent.Address!.Value, 0);
 
-        await Eventually.True(() => Read("cluster.runners", first, healthy: true) == 2 && Read("cluster.runners", first, healthy: false) == 1,
-            Timeout, () => $"the first runner counts two healthy runners and one unhealthy (healthy {Read("cluster.runners", first, true)}, unhealthy {Read("cluster.runners", first, false)})");
+        await Eventually.True(() => Read("cluster.runners", observer, healthy: true) == 2 && Read("cluster.runners", observer, healthy: false) == 1,
+            Timeout, () => $"the observing runner counts two healthy runners and one unhealthy (healthy {Read("cluster.runners", observer, true)}, unhealthy {Read("cluster.runners", observer, false)})");
     }
 
     [Fact]
