@@ -179,6 +179,9 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <summary>True when the entity is alive on this runner (diagnostics and tests).</summary>
     public bool IsActive(EntityAddress address) => _entities.IsActive(address);
 
+    /// <summary>The runner's cap on live instances (tests read its count and peak); null when unbounded.</summary>
+    internal ResidentEntities? ResidentEntities => _entities.Residents;
+
     /// <summary>Messages queued or running for the entity on this runner (tests wait on it instead of sleeping).</summary>
     internal int MailboxDepth(EntityAddress address) => _entities.Pending(address);
 

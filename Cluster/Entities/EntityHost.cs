@@ -27,16 +27,20 @@ internal sealed class EntityHost : IShardListener, IAsyncDisposable
         _ownership = ownership;
         _shardsPerGroup = options.ShardsPerGroup;
         var logger = loggerFactory.CreateLogger<EntityManager>();
+        Residents = self is not null && options.MaxResidentEntities > 0 ? new ResidentEntities(options.MaxResidentEntities) : null;
         foreach (var registration in registrations)
         {
             _types[registration.Name] = registration;
             if (self is { } runner)
             {
                 _managers[registration.Name] = new EntityManager(registration, runner, services,
-                    options.EntityMailboxCapacity, options.EntityMaxIdleTime, options.EntityTerminationTimeout, logger, time);
+                    options.EntityMailboxCapacity, options.EntityMaxIdleTime, options.EntityTerminationTimeout, logger, time, Residents);
             }
         }
     }
+
+    /// <summary>The cap on live instances across every type (<c>Cluster:MaxResidentEntities</c>); null when unbounded.</summary>
+    public ResidentEntities? Residents { get; }
 
     /// <summary>The shard group of <paramref name="entityType"/> if this node knows the type, else the default group.</summary>
     public string ShardGroupOf(string entityType) =>

@@ -51,6 +51,12 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
 
     public EntityAddress Address { get; }
 
+    /// <summary>The manager of the entity's type.</summary>
+    public EntityManager Owner => _owner;
+
+    /// <summary>Where <see cref="ResidentEntities"/> keeps this instance (-1 when not counted); guarded by its lock.</summary>
+    public int ResidentSlot { get; set; } = -1;
+
     /// <summary>The handler object; null until <see cref="EnsureActivated"/> succeeded.</summary>
     public object? Entity => Volatile.Read(ref _entity);
 
@@ -157,6 +163,16 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
     }
 
+    /// <summary>True, with the time of its last activity, when the instance could be passivated now (no unreplied request, keep-alive off).</summary>
+    public bool TryGetIdleSince(out long lastActive)
+    {
+        lock (_mailbox)
+        {
+            lastActive = _lastActive;
+            return _pending == 0 && !_stopped && _context?.KeepAlive != true;
+        }
+    }
+
     /// <summary>
     /// Stops taking messages, lets queued and running ones finish within <paramref name="timeout"/>, then
     /// interrupts the rest (their senders get <see cref="EntityNotAssignedToRunnerException"/> and retry).
@@ -178,6 +194,8 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                 ? Task.CompletedTask
                 : (_drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
+
+        _owner.Residents?.Remove(this);
 
         if (streams is not null)
         {

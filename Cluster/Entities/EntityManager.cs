@@ -19,8 +19,9 @@ internal sealed class EntityManager : IAsyncDisposable
     private readonly TimeSpan _terminationTimeout;
     private readonly ITimer _reaper;
 
-    public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger, TimeProvider time)
+    public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger, TimeProvider time, ResidentEntities? residents = null)
     {
+        Residents = residents;
         Time = time;
         Registration = registration;
         Runner = runner;
@@ -47,6 +48,9 @@ internal sealed class EntityManager : IAsyncDisposable
 
     internal TimeProvider Time { get; }
 
+    /// <summary>The runner's cap on live instances, shared by every type; null when unbounded.</summary>
+    internal ResidentEntities? Residents { get; }
+
     /// <summary>Live instances.</summary>
     public int Count => _shards.Values.Sum(instances => instances.Count);
 
@@ -64,7 +68,9 @@ internal sealed class EntityManager : IAsyncDisposable
             // only created by EnsureActivated on the instance that is in the map.
             if (!instances.TryGetValue(address.EntityId, out var instance))
             {
-                instance = instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address));
+                instance = Residents is null
+                    ? instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address))
+                    : AddResident(instances, address);
             }
 
             try
@@ -74,6 +80,7 @@ internal sealed class EntityManager : IAsyncDisposable
             catch
             {
                 instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+                Residents?.Remove(instance);
                 throw;
             }
 
@@ -84,6 +91,30 @@ internal sealed class EntityManager : IAsyncDisposable
 
             // It is being passivated or stopped: forget it and activate a fresh one.
             instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+        }
+    }
+
+    /// <summary>A new instance counted against the cap (making room, or throwing <see cref="Errors.EntityCapacityExceededException"/>), or the one that won the race to the map.</summary>
+    private EntityInstance AddResident(ConcurrentDictionary<string, EntityInstance> instances, EntityAddress address)
+    {
+        var fresh = new EntityInstance(this, address);
+        Residents!.Admit(fresh);
+        var instance = instances.GetOrAdd(address.EntityId, fresh);
+        if (!ReferenceEquals(instance, fresh))
+        {
+            Residents.Remove(fresh);
+        }
+
+        return instance;
+    }
+
+    /// <summary>Passivates <paramref name="instance"/> to make room under the cap (it was idle when chosen; a message that raced in is still handled by the graceful stop).</summary>
+    internal void Evict(EntityInstance instance)
+    {
+        if (_shards.TryGetValue(instance.Address.ShardId, out var instances)
+            && instances.TryRemove(new KeyValuePair<string, EntityInstance>(instance.Address.EntityId, instance)))
+        {
+            TrackStop(instance.StopAsync(_terminationTimeout));
         }
     }
 
@@ -139,12 +170,22 @@ internal sealed class EntityManager : IAsyncDisposable
             {
                 if (instance.IsIdle(_maxIdle) && instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
                 {
-                    var stop = instance.StopAsync(_terminationTimeout);
-                    _stopping.TryAdd(stop, 0);
-                    _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
+                    TrackStop(instance.StopAsync(_terminationTimeout));
                 }
             }
         }
+    }
+
+    /// <summary>Keeps a passivation's stop until it ends, so disposing the manager waits for it.</summary>
+    private void TrackStop(Task stop)
+    {
+        if (stop.IsCompleted)
+        {
+            return;
+        }
+
+        _stopping.TryAdd(stop, 0);
+        _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     public async ValueTask DisposeAsync()

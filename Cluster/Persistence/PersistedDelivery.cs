@@ -218,7 +218,7 @@ internal sealed partial class PersistedDelivery
                 _entities.Deliver(manager, address, work);
                 break;
             }
-            catch (MailboxFullException)
+            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
             {
                 // Durable messages wait for room instead of failing (Effect retries them every send retry interval).
                 await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);

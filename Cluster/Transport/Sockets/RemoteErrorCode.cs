@@ -14,4 +14,5 @@ internal enum RemoteErrorCode : byte
     HandlerFailed = 8,
     Interrupted = 9,
     Unauthorized = 10,
+    EntityCapacityExceeded = 11,
 }
