@@ -88,7 +88,9 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
 
         var (cronEntity, cronSingletons) = CronScheduler.Registrations(this, crons ?? [], _time, _logger);
         _membership = new RunnerMembership(options, storage, transport, self, _time, _logger);
-        _entities = new EntityHost(cronEntity is null ? entities : entities.Append(cronEntity), Address, options, _ownership, services, loggerFactory, _time);
+        var schedule = messageStorage is not null && Address is not null ? new StorageReadSchedule(options.EntityMessagePollInterval, _time) : null;
+        var keepAlive = schedule is null ? null : new KeepAliveMessages(options, messageStorage!, _membership.Ids, schedule, _time);
+        _entities = new EntityHost(cronEntity is null ? entities : entities.Append(cronEntity), Address, options, _ownership, services, loggerFactory, _time, keepAlive);
         _ownership.AddListener(_entities);
         _singletons = new SingletonSupervisor([.. singletons ?? [], .. cronSingletons], _ownership,
             singleton => new SingletonContext(singleton.Name, Address!.Value, services, this),
@@ -96,13 +98,11 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         _ownership.AddListener(_singletons);
 
         PersistedDelivery? delivery = null;
-        StorageReadSchedule? schedule = null;
         if (messageStorage is not null)
         {
             _replies = new ReplyPoller(messageStorage, options.EntityReplyPollInterval, options.StorageTimeout, _time, _logger);
-            if (Address is { } runner)
+            if (Address is { } runner && schedule is not null)
             {
-                schedule = new StorageReadSchedule(options.EntityMessagePollInterval, _time);
                 delivery = new PersistedDelivery(options, messageStorage, _entities, _ownership, _replies, schedule, serializer, runner, _time, _logger, _stopping.Token);
                 _storageReads = new StorageReadLoop(options, messageStorage, _ownership, delivery, schedule, _time, _logger);
                 _ownership.AddListener(_storageReads);

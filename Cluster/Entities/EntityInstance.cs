@@ -54,6 +54,9 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     /// <summary>The manager of the entity's type.</summary>
     public EntityManager Owner => _owner;
 
+    /// <summary>The lock that guards the instance's state (and its context's keep-alive state); never held while user code runs.</summary>
+    public object Gate => _mailbox;
+
     /// <summary>Where <see cref="ResidentEntities"/> keeps this instance (-1 when not counted); guarded by its lock.</summary>
     public int ResidentSlot { get; set; } = -1;
 
@@ -163,6 +166,22 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
     }
 
+    /// <summary>Parks a delivered keep-alive message on the activated instance; false when it is stopping (use a new one).</summary>
+    public bool TryParkKeepAlive(out KeepAliveLatch latch)
+    {
+        lock (_mailbox)
+        {
+            if (_stopped || _context is null)
+            {
+                latch = null!;
+                return false;
+            }
+
+            latch = _context.ParkKeepAlive();
+            return true;
+        }
+    }
+
     /// <summary>True, with the time of its last activity, when the instance could be passivated now (no unreplied request, keep-alive off).</summary>
     public bool TryGetIdleSince(out long lastActive)
     {
@@ -181,6 +200,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     {
         Task drained;
         CancellationTokenSource? streams;
+        EntityContext? context;
         lock (_mailbox)
         {
             if (_stopped)
@@ -189,6 +209,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
             }
 
             _stopped = true;
+            context = _context;
             streams = _streamsStopping;
             drained = _running == 0 && _mailbox.Count == 0
                 ? Task.CompletedTask
@@ -196,6 +217,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
 
         _owner.Residents?.Remove(this);
+        context?.AbandonKeepAlive();
 
         if (streams is not null)
         {

@@ -162,7 +162,9 @@ internal sealed partial class PersistedDelivery
         var request = run.Request;
         try
         {
-            var final = await ExecuteAsync(run).ConfigureAwait(false);
+            var final = request.Tag == KeepAliveMessages.Tag && _entities.TryGetManager(request.Address.EntityType, out var manager)
+                ? await KeepAliveAsync(run, manager).ConfigureAwait(false)
+                : await ExecuteAsync(run).ConfigureAwait(false);
             await SaveReplyAsync(final, request.Address).ConfigureAwait(false);
             _recentlyCompleted[request.Id] = final;
             run.Complete(final);
@@ -265,6 +267,42 @@ internal sealed partial class PersistedDelivery
         {
             return FailureReply(request.Id, chunks, ex);
         }
+    }
+
+    /// <summary>
+    /// Parks a keep-alive message on its entity (activating it) until the entity turns keep-alive off, without taking
+    /// a handler slot; uninterruptible. Throws <see cref="EntityNotAssignedToRunnerException"/> when the instance or
+    /// runner stops first, so the message stays stored and re-creates the entity on the next owner.
+    /// </summary>
+    private async Task<PersistedReply> KeepAliveAsync(PersistedRun run, EntityManager manager)
+    {
+        var address = run.Request.Address;
+        KeepAliveLatch latch;
+        while (true)
+        {
+            try
+            {
+                latch = _entities.ParkKeepAlive(manager, address);
+                break;
+            }
+            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
+            {
+                await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
+            }
+        }
+
+        _ = run.Done.Task.ContinueWith(static (_, ended) => ((TaskCompletionSource)ended!).TrySetResult(), latch.Ended,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await latch.Released.Task.WaitAsync(_stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+
+        return new PersistedReply(run.Request.Id, 0, IsFinal: true, IsFailure: false, ReadOnlyMemory<byte>.Empty);
     }
 
     /// <summary>Waits <paramref name="delay"/>; a runner that stops meanwhile gives the request up to the next owner.</summary>

@@ -1,0 +1,70 @@
+using SocketRunnerAspire.Cluster.Persistence;
+using SocketRunnerAspire.Cluster.Storage.Memory;
+using SocketRunnerAspire.Cluster.Tests.Support;
+
+namespace SocketRunnerAspire.Cluster.Tests.Entities;
+
+/// <summary>Keep-alive as a stored message (Effect §6.3): Cluster/Entities/EntityContext.cs, Cluster/Persistence/KeepAliveMessages.cs.</summary>
+public sealed class DurableKeepAliveTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly RecordingMessageStorage _messages = new(new InMemoryMessageStorage());
+
+    private Task<TestCluster> StartAsync() =>
+        TestCluster.StartAsync(1, entity: e => e.WithMaxIdleTime(TimeSpan.FromMilliseconds(200)), messages: _messages);
+
+    [Fact]
+    public async Task AKeptAliveEntityIsRecreatedOnTheNextRunnerWithoutAnyUserMessageAndPassivatesOnceReleased()
+    {
+        await using var cluster = await StartAsync();
+        var counter = cluster.Client.GetEntity<CounterEntity>("durable");
+        Assert.True(await counter.AskAsync(new SetKeepAlive(true)));
+        var keepAlive = Assert.Single(_messages.Requests, r => r.Tag == KeepAliveMessages.Tag);
+        Assert.Equal(counter.Address, keepAlive.Address);
+
+        await cluster.StopRunnerAsync(cluster.Runners[0]);
+        var next = await cluster.AddRunnerAsync();
+        await cluster.WaitUntilStableAsync();
+
+        await Eventually.True(() => next.IsActive(counter.Address), Timeout, "the stored keep-alive re-creates the entity on the new runner");
+        Assert.Equal(2, cluster.Probe.Created);
+        await AssertNotPassivatedAsync(cluster, next, counter.Address);
+        Assert.DoesNotContain(_messages.Replies, r => r.RequestId == keepAlive.Id);
+
+        Assert.False(await counter.AskAsync(new SetKeepAlive(false)));
+        Assert.Contains(_messages.Replies, r => r.RequestId == keepAlive.Id && r.IsFinal && !r.IsFailure);   // saved before SetKeepAliveAsync returned
+        await Eventually.True(() => !next.IsActive(counter.Address), Timeout, "the entity is passivated after keep-alive ends");
+    }
+
+    [Fact]
+    public async Task EnablingTwiceStoresOneKeepAliveMessageAndEnablingAgainLaterRerunsIt()
+    {
+        await using var cluster = await StartAsync();
+        var counter = cluster.Client.GetEntity<CounterEntity>("twice");
+
+        Assert.True(await counter.AskAsync(new SetKeepAlive(true)));
+        Assert.True(await counter.AskAsync(new SetKeepAlive(true)));
+        var keepAlive = Assert.Single(_messages.Requests, r => r.Tag == KeepAliveMessages.Tag);
+        Assert.Equal(KeepAliveMessages.PrimaryKey, keepAlive.PrimaryKey);
+
+        Assert.False(await counter.AskAsync(new SetKeepAlive(false)));
+        await Eventually.True(() => _messages.Replies.Count(r => r.RequestId == keepAlive.Id && r.IsFinal) == 1, Timeout, "the released keep-alive is answered");
+
+        Assert.True(await counter.AskAsync(new SetKeepAlive(true)));
+        Assert.All(_messages.Requests.Where(r => r.Tag == KeepAliveMessages.Tag), r => Assert.Equal(keepAlive.StorageKey, r.StorageKey));
+        await AssertNotPassivatedAsync(cluster, cluster.Runners[0], counter.Address);
+        Assert.False(await counter.AskAsync(new SetKeepAlive(false)));
+        await Eventually.True(() => _messages.Replies.Count(r => r.RequestId == keepAlive.Id && r.IsFinal) == 2, Timeout,
+            "the one stored keep-alive message ran again and was answered again");
+        await Eventually.True(() => !cluster.Runners[0].IsActive(counter.Address), Timeout, "the entity is passivated after keep-alive ends");
+    }
+
+    /// <summary>A witness of the same type, idle from now: once it is passivated, a reaper pass found the kept-alive entity idle for longer than the max idle time too.</summary>
+    private static async Task AssertNotPassivatedAsync(TestCluster cluster, Sharding runner, Addressing.EntityAddress address)
+    {
+        var witness = cluster.Client.GetEntity<CounterEntity>($"witness-{Guid.NewGuid():N}");
+        await witness.AskAsync(new Increment(1));
+        await Eventually.True(() => !runner.IsActive(witness.Address), Timeout, "the idle witness is passivated");
+        Assert.True(runner.IsActive(address), "the kept-alive entity is not passivated");
+    }
+}
