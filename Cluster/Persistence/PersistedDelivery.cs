@@ -115,14 +115,14 @@ internal sealed partial class PersistedDelivery
             return;
         }
 
-        Start(message.Request, follow: false, message.Interrupted, message.LastChunk);
+        Start(message.Request, follow: false, message.Interrupted, message.LastChunk, message.LastSentChunk);
     }
 
     /// <summary>
     /// The run of <paramref name="request"/> on this runner: the one already going, or a new one. A caller that
     /// follows a stream's chunks must start it: chunks saved before it joined went to storage only.
     /// </summary>
-    private PersistedRun Start(PersistedRequest request, bool follow, bool interrupted = false, int lastChunk = -1)
+    private PersistedRun Start(PersistedRequest request, bool follow, bool interrupted = false, int lastChunk = -1, PersistedReply? lastSentChunk = null)
     {
         if (!_ownership.IsOwned(request.Address.ShardId) || _ownership.IsStopping)
         {
@@ -136,7 +136,7 @@ internal sealed partial class PersistedDelivery
             return completed;
         }
 
-        var fresh = new PersistedRun(request, lastChunk, follow);
+        var fresh = new PersistedRun(request, lastChunk, follow, lastSentChunk);
         var run = _runs.GetOrAdd(request.Id, fresh);
         if (!ReferenceEquals(run, fresh))
         {
@@ -211,6 +211,7 @@ internal sealed partial class PersistedDelivery
             return FailureReply(request.Id, 0, ex);
         }
 
+        var resumed = rpc.IsResumable && TryResume(run, rpc, ref message);
         var parent = ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out var context) ? context : default;
         var work = new TaskEntityWork(rpc, message, parent, run.Interrupt.Token);
         while (true)
@@ -227,7 +228,8 @@ internal sealed partial class PersistedDelivery
             }
         }
 
-        var chunks = 0;
+        // A resumed handler yields only new chunks; any other re-runs from the start and its saved chunks are skipped.
+        var chunks = resumed ? run.LastChunk + 1 : 0;
         try
         {
             if (work.Stream is { } stream)
@@ -266,6 +268,29 @@ internal sealed partial class PersistedDelivery
         catch (Exception ex) when (ex is ClusterException or OperationCanceledException)
         {
             return FailureReply(request.Id, chunks, ex);
+        }
+    }
+
+    /// <summary>
+    /// Hands a resume-aware stream handler the last chunk saved before this run. False (the stream re-runs from its
+    /// start and the saved chunks are skipped) when none was saved, storage did not return it, or it no longer decodes.
+    /// </summary>
+    private bool TryResume(PersistedRun run, RpcBinding rpc, ref object message)
+    {
+        if (run.LastChunk < 0 || run.LastSentChunk is not { IsFinal: false } last || last.Sequence != run.LastChunk)
+        {
+            return false;
+        }
+
+        try
+        {
+            message = rpc.ResumeAt(_serializer, message, last.Sequence, last.Payload);
+            return true;
+        }
+        catch (MalformedMessageException ex)
+        {
+            LogResumeUndecodable(_logger, ex, run.Request.Id, last.Sequence);
+            return false;
         }
     }
 
@@ -378,6 +403,9 @@ internal sealed partial class PersistedDelivery
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Persisted request {RequestId} failed unexpectedly; it stays stored and will be retried")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, long requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream request {RequestId} cannot resume: its saved chunk {Sequence} no longer decodes; it runs again from the start")]
+    private static partial void LogResumeUndecodable(ILogger logger, Exception exception, long requestId, int sequence);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message storage is failing; retrying")]
     private static partial void LogStorageRetry(ILogger logger, Exception exception);

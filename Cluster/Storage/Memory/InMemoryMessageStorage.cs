@@ -114,7 +114,7 @@ public sealed class InMemoryMessageStorage(TimeProvider? time = null) : IMessage
             }
 
             return Task.FromResult<IReadOnlyList<UnprocessedMessage>>(
-                due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1)).ToArray());
+                due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1, e.Replies.Count > 0 ? e.Replies[^1] : null)).ToArray());
         }
     }
 

@@ -178,8 +178,8 @@ public sealed class RedisMessageStorage : IMessageStorage
         }
 
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMessageScripts.Unprocessed, [], args).ConfigureAwait(false))!;
-        var messages = new List<UnprocessedMessage>(result.Length / 4);
-        for (var at = 0; at + 3 < result.Length; at += 4)
+        var messages = new List<UnprocessedMessage>(result.Length / 5);
+        for (var at = 0; at + 4 < result.Length; at += 5)
         {
             var id = long.Parse((string)result[at]!, CultureInfo.InvariantCulture);
             try
@@ -187,7 +187,9 @@ public sealed class RedisMessageStorage : IMessageStorage
                 var envelope = EnvelopeCodec.Decode((byte[])result[at + 1]!);
                 var request = new PersistedRequest(id, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload,
                     TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
-                messages.Add(new UnprocessedMessage(request, (string?)result[at + 2] == "1", int.Parse((string)result[at + 3]!, CultureInfo.InvariantCulture)));
+                var lastChunk = (byte[]?)result[at + 4];
+                messages.Add(new UnprocessedMessage(request, (string?)result[at + 2] == "1", int.Parse((string)result[at + 3]!, CultureInfo.InvariantCulture),
+                    lastChunk is { Length: > 0 } ? PersistedReplyCodec.Decode(id, lastChunk) : null));
             }
             catch (MalformedMessageException ex)
             {
