@@ -6,12 +6,13 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// <summary>What an entity instance knows about itself; passed to its factory and every handler.</summary>
 public sealed class EntityContext
 {
+    // Keep-alive in one field, so an instance pays no more for it than the flag did. Written under the instance's lock.
+    private static readonly object KeepAliveOn = new();
+    private static readonly object KeepAliveTurnedOff = new();   // off, and turned off here: a keep-alive message that arrives later is released at once
+
     private readonly EntityInstance _instance;
-    private volatile bool _keepAlive;
-    // Guarded by the instance's lock: keep-alive was turned off here (a keep-alive message that arrives later is
-    // released at once), and the parked keep-alive message, if any.
-    private bool _keepAliveTurnedOff;
-    private KeepAliveLatch? _parked;
+    // null (off), KeepAliveOn, KeepAliveTurnedOff, or the KeepAliveLatch of the parked keep-alive message (on).
+    private volatile object? _keepAlive;
 
     internal EntityContext(EntityAddress address, RunnerAddress? runner, IServiceProvider services, EntityInstance instance)
     {
@@ -34,7 +35,7 @@ public sealed class EntityContext
     public CancellationToken Stopping => _instance.StoppingToken;
 
     /// <summary>While true the entity is not passivated when idle (Effect's <c>Entity.keepAlive</c>); see <see cref="SetKeepAliveAsync"/>.</summary>
-    public bool KeepAlive => _keepAlive;
+    public bool KeepAlive => _keepAlive is { } state && state != KeepAliveTurnedOff;
 
     /// <summary>
     /// Turns keep-alive on or off (Effect's <c>Entity.keepAlive</c>). While on, the entity is not passivated when
@@ -51,13 +52,12 @@ public sealed class EntityContext
         {
             lock (_instance.Gate)
             {
-                if (_keepAlive)
+                if (KeepAlive)
                 {
                     return;
                 }
 
-                _keepAlive = true;
-                _keepAliveTurnedOff = false;
+                _keepAlive = KeepAliveOn;
             }
 
             if (_instance.Owner.KeepAliveMessages is not { } messages)
@@ -71,7 +71,14 @@ public sealed class EntityContext
             }
             catch
             {
-                _keepAlive = false;
+                lock (_instance.Gate)
+                {
+                    if (_keepAlive == KeepAliveOn)
+                    {
+                        _keepAlive = null;
+                    }
+                }
+
                 throw;
             }
 
@@ -81,10 +88,8 @@ public sealed class EntityContext
         KeepAliveLatch? parked;
         lock (_instance.Gate)
         {
-            _keepAlive = false;
-            _keepAliveTurnedOff = true;
-            parked = _parked;
-            _parked = null;
+            parked = _keepAlive as KeepAliveLatch;
+            _keepAlive = KeepAliveTurnedOff;
         }
 
         if (parked is not null)
@@ -97,13 +102,17 @@ public sealed class EntityContext
     /// <summary>Under the instance's lock: parks a delivered keep-alive message, which turns keep-alive on unless it was turned off here.</summary>
     internal KeepAliveLatch ParkKeepAlive()
     {
-        if (_keepAliveTurnedOff)
+        switch (_keepAlive)
         {
-            return KeepAliveLatch.Open();
+            case KeepAliveLatch parked:
+                return parked;
+            case var state when state == KeepAliveTurnedOff:
+                return KeepAliveLatch.Open();
+            default:
+                var latch = new KeepAliveLatch();
+                _keepAlive = latch;
+                return latch;
         }
-
-        _keepAlive = true;
-        return _parked ??= new KeepAliveLatch();
     }
 
     /// <summary>The instance is stopping: a parked keep-alive message is given up unanswered (it stays stored for the next owner).</summary>
@@ -112,8 +121,11 @@ public sealed class EntityContext
         KeepAliveLatch? parked;
         lock (_instance.Gate)
         {
-            parked = _parked;
-            _parked = null;
+            parked = _keepAlive as KeepAliveLatch;
+            if (parked is not null)
+            {
+                _keepAlive = KeepAliveOn;
+            }
         }
 
         parked?.Released.TrySetException(new EntityNotAssignedToRunnerException(Address));

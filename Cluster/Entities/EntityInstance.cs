@@ -57,9 +57,6 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
     /// <summary>The lock that guards the instance's state (and its context's keep-alive state); never held while user code runs.</summary>
     public object Gate => _mailbox;
 
-    /// <summary>Where <see cref="ResidentEntities"/> keeps this instance (-1 when not counted); guarded by its lock.</summary>
-    public int ResidentSlot { get; set; } = -1;
-
     /// <summary>The handler object; null until <see cref="EnsureActivated"/> succeeded.</summary>
     public object? Entity => Volatile.Read(ref _entity);
 

@@ -9,8 +9,8 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// instance; when none is idle it fails with <see cref="EntityCapacityExceededException"/>.
 /// </summary>
 /// <remarks>
-/// The LRU is approximate, as in Redis: instances sit in a dense array (each knows its slot, so adding and removing
-/// are O(1)), and a victim is the idle instance with the oldest last activity among <see cref="SampleSize"/> random
+/// The LRU is approximate, as in Redis: instances sit in a dense array, with their slots in a map (so adding and
+/// removing are O(1), and an instance carries nothing for the cap when there is none), and a victim is the idle instance with the oldest last activity among <see cref="SampleSize"/> random
 /// ones; with no more residents than that the choice is exact. Only when the sample holds no idle instance is every
 /// resident checked, so an activation is refused only when no instance is idle at all. Not created when the cap is 0.
 /// </remarks>
@@ -20,6 +20,7 @@ internal sealed class ResidentEntities(int capacity)
     internal const int SampleSize = 16;
 
     private readonly Lock _gate = new();
+    private readonly Dictionary<EntityInstance, int> _slotOf = new(ReferenceEqualityComparer.Instance);
     private EntityInstance[] _slots = new EntityInstance[Math.Min(capacity, 1024)];
     private int _count;
     private int _peak;
@@ -44,7 +45,7 @@ internal sealed class ResidentEntities(int capacity)
             if (_count >= Capacity)
             {
                 victim = PickVictim() ?? throw new EntityCapacityExceededException(instance.Address);
-                RemoveAt(victim.ResidentSlot);
+                RemoveAt(_slotOf[victim]);
             }
 
             if (_count == _slots.Length)
@@ -52,7 +53,7 @@ internal sealed class ResidentEntities(int capacity)
                 Array.Resize(ref _slots, Math.Min(Math.Max(_slots.Length * 2, 4), Capacity));
             }
 
-            instance.ResidentSlot = _count;
+            _slotOf[instance] = _count;
             _slots[_count++] = instance;
             if (_count > _peak)
             {
@@ -72,9 +73,9 @@ internal sealed class ResidentEntities(int capacity)
     {
         lock (_gate)
         {
-            if (instance.ResidentSlot >= 0 && ReferenceEquals(_slots[instance.ResidentSlot], instance))
+            if (_slotOf.TryGetValue(instance, out var slot))
             {
-                RemoveAt(instance.ResidentSlot);
+                RemoveAt(slot);
             }
         }
     }
@@ -86,11 +87,11 @@ internal sealed class ResidentEntities(int capacity)
         if (slot != last)
         {
             _slots[slot] = _slots[last];
-            _slots[slot].ResidentSlot = slot;
+            _slotOf[_slots[slot]] = slot;
         }
 
         _slots[last] = null!;
-        removed.ResidentSlot = -1;
+        _slotOf.Remove(removed);
     }
 
     private EntityInstance? PickVictim()
