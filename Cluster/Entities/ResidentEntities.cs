@@ -9,21 +9,29 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// instance; when none is idle it fails with <see cref="EntityCapacityExceededException"/>.
 /// </summary>
 /// <remarks>
-/// The LRU is approximate, as in Redis: instances sit in a dense array, with their slots in a map (so adding and
-/// removing are O(1), and an instance carries nothing for the cap when there is none), and a victim is the idle instance with the oldest last activity among <see cref="SampleSize"/> random
-/// ones; with no more residents than that the choice is exact. Only when the sample holds no idle instance is every
-/// resident checked, so an activation is refused only when no instance is idle at all. Not created when the cap is 0.
+/// The LRU is approximate, as in Redis: instances sit in a dense array with their slots in a map (adding and removing
+/// are O(1), and an instance carries nothing for the cap when there is none), and the victim is the idle instance with
+/// the oldest last activity among <see cref="SampleSize"/> random ones; with no more residents than that the choice is
+/// exact. When the sample holds no idle instance, a clock hand sweeps on through at most <see cref="SweepSize"/> more
+/// and takes the first idle one, so an activation costs a bounded amount under a busy backlog. An activation is
+/// refused only when none of those is idle: with at most <see cref="SweepSize"/> residents only when none is idle at
+/// all; above that an idle one may be missed by one attempt and found by the next (persisted messages retry; a volatile
+/// caller gets the error). Not created when the cap is 0.
 /// </remarks>
 internal sealed class ResidentEntities(int capacity)
 {
     /// <summary>How many residents are compared to pick a victim.</summary>
     internal const int SampleSize = 16;
 
+    /// <summary>How many residents one activation checks at most when the sample holds no idle one.</summary>
+    internal const int SweepSize = 1024;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<EntityInstance, int> _slotOf = new(ReferenceEqualityComparer.Instance);
     private EntityInstance[] _slots = new EntityInstance[Math.Min(capacity, 1024)];
     private int _count;
     private int _peak;
+    private int _hand;
 
     public int Capacity { get; } = capacity;
 
@@ -96,28 +104,41 @@ internal sealed class ResidentEntities(int capacity)
 
     private EntityInstance? PickVictim()
     {
+        EntityInstance? oldest = null;
+        var oldestActive = long.MaxValue;
         if (_count <= SampleSize)
         {
-            return OldestIdle(0, _count, sampled: false);
+            for (var slot = 0; slot < _count; slot++)
+            {
+                Consider(slot, ref oldest, ref oldestActive);
+            }
+
+            return oldest;
         }
 
-        return OldestIdle(0, SampleSize, sampled: true) ?? OldestIdle(0, _count, sampled: false);
-    }
-
-    private EntityInstance? OldestIdle(int from, int to, bool sampled)
-    {
-        EntityInstance? oldest = null;
-        long oldestActive = long.MaxValue;
-        for (var i = from; i < to; i++)
+        for (var i = 0; i < SampleSize; i++)
         {
-            var candidate = _slots[sampled ? Random.Shared.Next(_count) : i];
-            if (candidate.TryGetIdleSince(out var lastActive) && lastActive < oldestActive)
-            {
-                oldest = candidate;
-                oldestActive = lastActive;
-            }
+            Consider(Random.Shared.Next(_count), ref oldest, ref oldestActive);
+        }
+
+        // None idle in the sample: sweep on from where the last sweep stopped (a clock hand), so repeated attempts
+        // check every resident in turn while one attempt checks a bounded number.
+        for (var i = Math.Min(_count, SweepSize); oldest is null && i > 0; i--)
+        {
+            _hand = (_hand + 1) % _count;
+            Consider(_hand, ref oldest, ref oldestActive);
         }
 
         return oldest;
+    }
+
+    private void Consider(int slot, ref EntityInstance? oldest, ref long oldestActive)
+    {
+        var candidate = _slots[slot];
+        if (candidate.TryGetIdleSince(out var lastActive) && lastActive < oldestActive)
+        {
+            oldest = candidate;
+            oldestActive = lastActive;
+        }
     }
 }
