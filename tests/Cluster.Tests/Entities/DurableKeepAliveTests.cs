@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Storage.Memory;
 using SocketRunnerAspire.Cluster.Tests.Support;
@@ -59,12 +62,47 @@ public sealed class DurableKeepAliveTests
         await Eventually.True(() => !cluster.Runners[0].IsActive(counter.Address), Timeout, "the entity is passivated after keep-alive ends");
     }
 
+    [Fact]
+    public async Task WithoutMessageStorageKeepAliveIsAnInMemoryFlagOfTheInstance()
+    {
+        var probe = new Probe();
+        var definition = new EntityDefinition<CounterEntity, CounterEntity>(context => new CounterEntity(context, probe));
+        CounterEntity.Configure(definition);
+        await using var manager = new EntityManager(definition, runner: null, NoServices.Instance, 0, TimeSpan.FromMilliseconds(100),
+            Timeout, NullLogger.Instance, TimeProvider.System);   // no KeepAliveMessages: a runner without MessageStorage
+        var kept = new EntityAddress(definition.Name, "kept", new ShardId(ShardId.DefaultGroup, 1));
+        var witness = kept with { EntityId = "witness" };
+
+        Assert.True(await AskAsync<SetKeepAlive, bool>(manager, kept, new SetKeepAlive(true)));
+        await AskAsync<Increment, int>(manager, witness, new Increment(1));
+        await Eventually.True(() => !manager.IsActive(witness), Timeout, "the idle witness is passivated");
+        Assert.True(manager.IsActive(kept));
+
+        Assert.False(await AskAsync<SetKeepAlive, bool>(manager, kept, new SetKeepAlive(false)));
+        await Eventually.True(() => !manager.IsActive(kept), Timeout, "the entity is passivated after keep-alive ends");
+    }
+
+    private static async Task<TReply> AskAsync<TRequest, TReply>(EntityManager manager, EntityAddress address, TRequest request)
+    {
+        Assert.True(manager.Registration.TryGetRpc(EntityNames.RpcTag(typeof(TRequest)), out var rpc));
+        var work = new TaskEntityWork(rpc, request!, default, CancellationToken.None);
+        manager.Deliver(address, work);
+        return (TReply)(await work.Reply.Task.WaitAsync(Timeout))!;
+    }
+
     /// <summary>A witness of the same type, idle from now: once it is passivated, a reaper pass found the kept-alive entity idle for longer than the max idle time too.</summary>
-    private static async Task AssertNotPassivatedAsync(TestCluster cluster, Sharding runner, Addressing.EntityAddress address)
+    private static async Task AssertNotPassivatedAsync(TestCluster cluster, Sharding runner, EntityAddress address)
     {
         var witness = cluster.Client.GetEntity<CounterEntity>($"witness-{Guid.NewGuid():N}");
         await witness.AskAsync(new Increment(1));
         await Eventually.True(() => !runner.IsActive(witness.Address), Timeout, "the idle witness is passivated");
         Assert.True(runner.IsActive(address), "the kept-alive entity is not passivated");
+    }
+
+    private sealed class NoServices : IServiceProvider
+    {
+        public static readonly NoServices Instance = new();
+
+        public object? GetService(Type serviceType) => null;
     }
 }
