@@ -23,6 +23,7 @@ public sealed class ResidentEntityCapTests
         await b.AskAsync(new Increment(1));
         await c.AskAsync(new Increment(1));
         Assert.Equal(2, await a.AskAsync(new Increment(1)));   // a is now the most recently used; b the least
+        await WaitUntilIdleAsync(cluster, a, b, c);
 
         await d.AskAsync(new Increment(1));
 
@@ -64,6 +65,8 @@ public sealed class ResidentEntityCapTests
         {
             await cluster.Probe.Started.WaitAsync(Timeout);
         }
+
+        await WaitUntilIdleAsync(cluster, idle);
 
         // A random sample of 16 misses the one idle resident about two times in three; the sweep after it does not.
         Assert.Equal(1, await Counter(cluster, "newcomer").AskAsync(new Increment(1)));
@@ -109,6 +112,10 @@ public sealed class ResidentEntityCapTests
         await Eventually.True(async () => (await messages.UnprocessedMessagesAsync(cluster.Runners[0].OwnedShards, 100, default)).Count == 0,
             Timeout, "nothing is left unprocessed");
     }
+
+    /// <summary>A caller has its reply a moment before the instance counts the request done; wait for that, so the instance is idle.</summary>
+    private static Task WaitUntilIdleAsync(TestCluster cluster, params EntityRef<CounterEntity>[] entities) =>
+        Eventually.True(() => entities.All(e => cluster.Runners[0].MailboxDepth(e.Address) == 0), Timeout, "the entities have no unreplied request");
 
     private static EntityRef<CounterEntity> Counter(TestCluster cluster, string id) => cluster.Client.GetEntity<CounterEntity>(id);
 }
