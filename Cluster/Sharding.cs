@@ -103,7 +103,9 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         var (cronEntity, cronSingletons) = CronScheduler.Registrations(this, crons ?? [], _time, _logger);
         _membership = new RunnerMembership(options, storage, transport, self, _time, _logger);
         var hostedEntities = cronEntity is null ? entities.ToArray() : [.. entities, cronEntity];
-        _entities = new EntityHost(hostedEntities, Address, options, _ownership, services, loggerFactory, _time);
+        var schedule = messageStorage is not null && Address is not null ? new StorageReadSchedule(options.EntityMessagePollInterval, _time) : null;
+        var keepAlive = schedule is null ? null : new KeepAliveMessages(options, messageStorage!, _membership.Ids, schedule, _time);
+        _entities = new EntityHost(hostedEntities, Address, options, _ownership, services, loggerFactory, _time, keepAlive);
         _ownership.AddListener(_entities);
         var health = Address is null ? null : new RunnerHealthMonitor(options, storage,
             runnerHealth ?? (options.RunnerHealth == RunnerHealthKind.Noop ? NoopRunnerHealth.Instance : new PingRunnerHealth(options, transport, _time, _logger)),
@@ -122,13 +124,11 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
 
         _messages = messageStorage;
         PersistedDelivery? delivery = null;
-        StorageReadSchedule? schedule = null;
         if (messageStorage is not null)
         {
             _replies = new ReplyPoller(messageStorage, options.EntityReplyPollInterval, options.StorageTimeout, _time, _logger);
-            if (Address is { } runner)
+            if (Address is { } runner && schedule is not null)
             {
-                schedule = new StorageReadSchedule(options.EntityMessagePollInterval, _time);
                 delivery = new PersistedDelivery(options, messageStorage, _entities, _ownership, _replies, schedule, serializer, runner, _time, _logger, _stopping.Token);
                 _storageReads = new StorageReadLoop(options, messageStorage, _ownership, delivery, schedule, _time, _logger);
                 _ownership.AddListener(_storageReads);
@@ -260,6 +260,9 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
 
     /// <summary>True when the entity is alive on this runner (diagnostics and tests).</summary>
     public bool IsActive(EntityAddress address) => _entities.IsActive(address);
+
+    /// <summary>The runner's cap on live instances (tests read its count and peak); null when unbounded.</summary>
+    internal ResidentEntities? ResidentEntities => _entities.Residents;
 
     /// <summary>Messages queued or running for the entity on this runner (tests wait on it instead of sleeping).</summary>
     internal int MailboxDepth(EntityAddress address) => _entities.Pending(address);

@@ -44,6 +44,15 @@ public sealed class ShardingOptions
     /// <summary>Unreplied requests an entity may have before senders get <c>MailboxFull</c>; 0 = unbounded. Default 4096.</summary>
     public int EntityMailboxCapacity { get; set; } = 4096;
 
+    /// <summary>
+    /// Live entity instances a runner hosts at most, across all entity types; 0 = unbounded (the default). Addition
+    /// (Effect has none). When an activation would exceed it, the least recently used idle instances (no unreplied
+    /// request, keep-alive off) are passivated first; when none is idle the activation fails with
+    /// <c>EntityCapacityExceeded</c> (persisted messages wait for room instead). Protects memory when a large
+    /// persisted backlog arrives. Config key <c>Cluster:MaxResidentEntities</c>.
+    /// </summary>
+    public int MaxResidentEntities { get; set; }
+
     /// <summary>An entity with no message for this long is passivated. Default 1 min.</summary>
     public TimeSpan EntityMaxIdleTime { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -40,6 +40,11 @@ public sealed class ShardingOptionsValidator : IValidateOptions<ShardingOptions>
             errors.Add($"{prefix}EntityMailboxCapacity must be 0 (unbounded) or positive (was {options.EntityMailboxCapacity}).");
         }
 
+        if (options.MaxResidentEntities < 0)
+        {
+            errors.Add($"{prefix}MaxResidentEntities must be 0 (unbounded) or positive (was {options.MaxResidentEntities}).");
+        }
+
         if (options.AvailableShardGroups.Count == 0 || options.AvailableShardGroups.Any(string.IsNullOrWhiteSpace))
         {
             errors.Add($"{prefix}AvailableShardGroups must list at least one non-empty group.");

@@ -77,6 +77,21 @@ public sealed class EntityDefinition<TContract, TEntity> : EntityRegistration
         return this;
     }
 
+    /// <summary>
+    /// Handles <typeparamref name="TRequest"/> with a stream of replies that can resume (Effect's <c>lastSentChunk</c>):
+    /// when a persisted stream's runner stopped after some items were saved, the next owner calls the handler with the
+    /// last saved item in <see cref="StreamResume{TItem}"/>, and it yields only the items after it (each one yielded is
+    /// saved; none is skipped). Fresh and volatile streams get <see cref="StreamResume{TItem}.Start"/>. Handlers bound
+    /// with the other <c>OnStream</c> overloads run again from the start instead, and the items already saved are skipped.
+    /// </summary>
+    public EntityDefinition<TContract, TEntity> OnStream<TRequest, TItem>(Func<TEntity, TRequest, StreamResume<TItem>, EntityContext, CancellationToken, IAsyncEnumerable<TItem>> handler)
+        where TRequest : IEntityStreamRequest<TContract, TItem>
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Add(new ResumableStreamBinding<TEntity, TRequest, TItem>(EntityNames.RpcTag(typeof(TRequest)), handler));
+        return this;
+    }
+
     /// <summary>Handles the fire-and-forget message <typeparamref name="TMessage"/>.</summary>
     public EntityDefinition<TContract, TEntity> OnTell<TMessage>(Func<TEntity, TMessage, ValueTask> handler)
         where TMessage : IEntityMessage<TContract>

@@ -1,7 +1,9 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Persistence;
 using SocketRunnerAspire.Cluster.Placement;
 using SocketRunnerAspire.Cluster.Shards;
 
@@ -22,21 +24,25 @@ internal sealed class EntityHost : IShardListener, IAsyncDisposable
     /// <remarks><c>self</c>: This runner; null on a client-only node, which hosts no instances.</remarks>
     public EntityHost(
         IEnumerable<EntityRegistration> registrations, RunnerAddress? self, ShardingOptions options, ShardOwnership ownership,
-        IServiceProvider services, ILoggerFactory loggerFactory, TimeProvider time)
+        IServiceProvider services, ILoggerFactory loggerFactory, TimeProvider time, KeepAliveMessages? keepAliveMessages = null)
     {
         _ownership = ownership;
         _shardsPerGroup = options.ShardsPerGroup;
         var logger = loggerFactory.CreateLogger<EntityManager>();
+        Residents = self is not null && options.MaxResidentEntities > 0 ? new ResidentEntities(options.MaxResidentEntities) : null;
         foreach (var registration in registrations)
         {
             _types[registration.Name] = registration;
             if (self is { } runner)
             {
                 _managers[registration.Name] = new EntityManager(registration, runner, services,
-                    options.EntityMailboxCapacity, options.EntityMaxIdleTime, options.EntityTerminationTimeout, logger, time);
+                    options.EntityMailboxCapacity, options.EntityMaxIdleTime, options.EntityTerminationTimeout, logger, time, Residents, keepAliveMessages);
             }
         }
     }
+
+    /// <summary>The cap on live instances across every type (<c>Cluster:MaxResidentEntities</c>); null when unbounded.</summary>
+    public ResidentEntities? Residents { get; }
 
     /// <summary>The shard group of <paramref name="entityType"/> if this node knows the type, else the default group.</summary>
     public string ShardGroupOf(string entityType) =>
@@ -81,6 +87,14 @@ internal sealed class EntityHost : IShardListener, IAsyncDisposable
     /// <summary>Queues <paramref name="work"/> for its entity if the shard is owned here (an entity is never activated on a shard being released).</summary>
     public void Deliver(EntityManager manager, EntityAddress address, EntityWork work) =>
         _ownership.Admit(address, (manager, work), static (address, state) => state.manager.Deliver(address, state.work));
+
+    /// <summary>Parks the entity's delivered keep-alive message on its instance if the shard is owned here (activating it if needed).</summary>
+    public KeepAliveLatch ParkKeepAlive(EntityManager manager, EntityAddress address)
+    {
+        var parked = new StrongBox<KeepAliveLatch>();
+        _ownership.Admit(address, (manager, parked), static (address, state) => state.parked.Value = state.manager.ParkKeepAlive(address));
+        return parked.Value!;
+    }
 
     public int ActiveEntities(string entityType) => _managers.TryGetValue(entityType, out var manager) ? manager.Count : 0;
 

@@ -71,6 +71,12 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
 
     public EntityAddress Address { get; }
 
+    /// <summary>The manager of the entity's type.</summary>
+    public EntityManager Owner => _owner;
+
+    /// <summary>The lock that guards the instance's state (and its context's keep-alive state); never held while user code runs.</summary>
+    public object Gate => _mailbox;
+
     /// <summary>The handler object; null until <see cref="EnsureActivated"/> succeeded.</summary>
     public object? Entity => Volatile.Read(ref _entity);
 
@@ -189,6 +195,32 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
         }
     }
 
+    /// <summary>Parks a delivered keep-alive message on the activated instance; false when it is stopping (use a new one).</summary>
+    public bool TryParkKeepAlive(out KeepAliveLatch latch)
+    {
+        lock (_mailbox)
+        {
+            if (_stopped || _context is null)
+            {
+                latch = null!;
+                return false;
+            }
+
+            latch = _context.ParkKeepAlive();
+            return true;
+        }
+    }
+
+    /// <summary>True, with the time of its last activity, when the instance could be passivated now (no unreplied request, keep-alive off).</summary>
+    public bool TryGetIdleSince(out long lastActive)
+    {
+        lock (_mailbox)
+        {
+            lastActive = _lastActive;
+            return _pending == 0 && !_stopped && _context?.KeepAlive != true;
+        }
+    }
+
     /// <summary>
     /// Stops taking messages, lets queued and running ones finish within <paramref name="timeout"/>, then
     /// interrupts the rest (their senders get <see cref="EntityNotAssignedToRunnerException"/> and retry).
@@ -197,6 +229,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
     {
         Task drained;
         CancellationTokenSource? streams, restartWait;
+        EntityContext? context;
         lock (_mailbox)
         {
             if (_stopped)
@@ -205,12 +238,16 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
             }
 
             _stopped = true;
+            context = _context;
             streams = _streamsStopping;
             restartWait = _restart?.Wait;
             drained = _running == 0 && _mailbox.Count == 0 && !_restarting
                 ? Task.CompletedTask
                 : (_drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
+
+        _owner.Residents?.Remove(this);
+        context?.AbandonKeepAlive();
 
         if (streams is not null)
         {

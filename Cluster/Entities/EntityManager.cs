@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Persistence;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 
@@ -19,8 +20,10 @@ internal sealed class EntityManager : IAsyncDisposable
     private readonly TimeSpan _terminationTimeout;
     private readonly ITimer _reaper;
 
-    public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger, TimeProvider time)
+    public EntityManager(EntityRegistration registration, RunnerAddress? runner, IServiceProvider services, int mailboxCapacity, TimeSpan maxIdle, TimeSpan terminationTimeout, ILogger logger, TimeProvider time, ResidentEntities? residents = null, KeepAliveMessages? keepAliveMessages = null)
     {
+        Residents = residents;
+        KeepAliveMessages = keepAliveMessages;
         Time = time;
         Registration = registration;
         Runner = runner;
@@ -47,36 +50,22 @@ internal sealed class EntityManager : IAsyncDisposable
 
     internal TimeProvider Time { get; }
 
+    /// <summary>The runner's cap on live instances, shared by every type; null when unbounded.</summary>
+    internal ResidentEntities? Residents { get; }
+
+    /// <summary>Stores keep-alive messages; null without a MessageStorage (keep-alive is then an in-memory flag).</summary>
+    internal KeepAliveMessages? KeepAliveMessages { get; }
+
     /// <summary>Live instances.</summary>
     public int Count => _shards.Values.Sum(instances => instances.Count);
 
     /// <summary>Queues <paramref name="work"/> for the entity, activating it if needed. Throws <see cref="Errors.MailboxFullException"/>.</summary>
     public void Deliver(EntityAddress address, EntityWork work)
     {
-        if (!_shards.TryGetValue(address.ShardId, out var instances))
-        {
-            instances = _shards.GetOrAdd(address.ShardId, static _ => new ConcurrentDictionary<string, EntityInstance>(StringComparer.Ordinal));
-        }
-
+        var instances = InstancesOf(address.ShardId);
         while (true)
         {
-            // GetOrAdd may build an instance that loses the race; that costs nothing, as the entity itself is
-            // only created by EnsureActivated on the instance that is in the map.
-            if (!instances.TryGetValue(address.EntityId, out var instance))
-            {
-                instance = instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address));
-            }
-
-            try
-            {
-                instance.EnsureActivated();
-            }
-            catch
-            {
-                instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
-                throw;
-            }
-
+            var instance = Activate(instances, address);
             if (instance.TryEnqueue(work))
             {
                 return;
@@ -84,6 +73,77 @@ internal sealed class EntityManager : IAsyncDisposable
 
             // It is being passivated or stopped: forget it and activate a fresh one.
             instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+        }
+    }
+
+    /// <summary>Parks the entity's delivered keep-alive message on its instance, activating it if needed.</summary>
+    public KeepAliveLatch ParkKeepAlive(EntityAddress address)
+    {
+        var instances = InstancesOf(address.ShardId);
+        while (true)
+        {
+            var instance = Activate(instances, address);
+            if (instance.TryParkKeepAlive(out var latch))
+            {
+                return latch;
+            }
+
+            instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+        }
+    }
+
+    private ConcurrentDictionary<string, EntityInstance> InstancesOf(ShardId shard) =>
+        _shards.TryGetValue(shard, out var instances)
+            ? instances
+            : _shards.GetOrAdd(shard, static _ => new ConcurrentDictionary<string, EntityInstance>(StringComparer.Ordinal));
+
+    /// <summary>The entity's instance in <paramref name="instances"/>, created and activated if needed.</summary>
+    private EntityInstance Activate(ConcurrentDictionary<string, EntityInstance> instances, EntityAddress address)
+    {
+        // GetOrAdd may build an instance that loses the race; that costs nothing, as the entity itself is
+        // only created by EnsureActivated on the instance that is in the map.
+        if (!instances.TryGetValue(address.EntityId, out var instance))
+        {
+            instance = Residents is null
+                ? instances.GetOrAdd(address.EntityId, static (_, state) => new EntityInstance(state.Manager, state.Address), (Manager: this, Address: address))
+                : AddResident(instances, address);
+        }
+
+        try
+        {
+            instance.EnsureActivated();
+        }
+        catch
+        {
+            instances.TryRemove(new KeyValuePair<string, EntityInstance>(address.EntityId, instance));
+            Residents?.Remove(instance);
+            throw;
+        }
+
+        return instance;
+    }
+
+    /// <summary>A new instance counted against the cap (making room, or throwing <see cref="Errors.EntityCapacityExceededException"/>), or the one that won the race to the map.</summary>
+    private EntityInstance AddResident(ConcurrentDictionary<string, EntityInstance> instances, EntityAddress address)
+    {
+        var fresh = new EntityInstance(this, address);
+        Residents!.Admit(fresh);
+        var instance = instances.GetOrAdd(address.EntityId, fresh);
+        if (!ReferenceEquals(instance, fresh))
+        {
+            Residents.Remove(fresh);
+        }
+
+        return instance;
+    }
+
+    /// <summary>Passivates <paramref name="instance"/> to make room under the cap (it was idle when chosen; a message that raced in is still handled by the graceful stop).</summary>
+    internal void Evict(EntityInstance instance)
+    {
+        if (_shards.TryGetValue(instance.Address.ShardId, out var instances)
+            && instances.TryRemove(new KeyValuePair<string, EntityInstance>(instance.Address.EntityId, instance)))
+        {
+            TrackStop(instance.StopAsync(_terminationTimeout));
         }
     }
 
@@ -139,12 +199,22 @@ internal sealed class EntityManager : IAsyncDisposable
             {
                 if (instance.IsIdle(_maxIdle) && instances.TryRemove(new KeyValuePair<string, EntityInstance>(id, instance)))
                 {
-                    var stop = instance.StopAsync(_terminationTimeout);
-                    _stopping.TryAdd(stop, 0);
-                    _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
+                    TrackStop(instance.StopAsync(_terminationTimeout));
                 }
             }
         }
+    }
+
+    /// <summary>Keeps a passivation's stop until it ends, so disposing the manager waits for it.</summary>
+    private void TrackStop(Task stop)
+    {
+        if (stop.IsCompleted)
+        {
+            return;
+        }
+
+        _stopping.TryAdd(stop, 0);
+        _ = stop.ContinueWith(t => _stopping.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     public async ValueTask DisposeAsync()

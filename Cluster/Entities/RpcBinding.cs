@@ -19,7 +19,17 @@ internal abstract class RpcBinding(string tag, RpcKind kind)
     /// <summary>The name of the span that handles this RPC (a binding belongs to one entity type, so it is formatted once).</summary>
     public string HandleSpanName(string entityType) => _handleSpanName ??= $"handle {entityType}.{Tag}";
 
+    /// <summary>A stream whose handler takes a <see cref="StreamResume{TItem}"/>: resumed, it yields only new items, so none is skipped.</summary>
+    public virtual bool IsResumable => false;
+
     public abstract object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload);
+
+    /// <summary>
+    /// <paramref name="request"/> with where a resumed stream continues: after chunk <paramref name="lastSequence"/>,
+    /// whose saved payload <paramref name="lastPayload"/> is decoded as the stream's item type. Only for resumable bindings.
+    /// </summary>
+    public virtual object ResumeAt(ClusterSerializer serializer, object request, int lastSequence, ReadOnlyMemory<byte> lastPayload) =>
+        throw new NotSupportedException();
 
     public abstract byte[] SerializeReply(ClusterSerializer serializer, object? reply);
 
@@ -78,6 +88,33 @@ internal sealed class StreamBinding<TEntity, TRequest, TItem>(
     public override async IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var item in handler((TEntity)entity, (TRequest)request, context, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+}
+
+internal sealed class ResumableStreamBinding<TEntity, TRequest, TItem>(
+    string tag, Func<TEntity, TRequest, StreamResume<TItem>, EntityContext, CancellationToken, IAsyncEnumerable<TItem>> handler)
+    : RpcBinding(tag, RpcKind.Stream)
+{
+    public override bool IsResumable => true;
+
+    public override object DeserializeRequest(ClusterSerializer serializer, ReadOnlyMemory<byte> payload) => serializer.DeserializeMessage<TRequest>(payload);
+
+    public override object ResumeAt(ClusterSerializer serializer, object request, int lastSequence, ReadOnlyMemory<byte> lastPayload) =>
+        new ResumedStreamRequest(request, new StreamResume<TItem>(lastSequence + 1, hasLastSent: true, serializer.Deserialize<TItem>(lastPayload)));
+
+    public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TItem)reply!);
+
+    public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply) => serializer.Serialize(output, (TItem)reply!);
+
+    public override async IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (message, resume) = request is ResumedStreamRequest resumed
+            ? ((TRequest)resumed.Request, (StreamResume<TItem>)resumed.Resume)
+            : ((TRequest)request, StreamResume<TItem>.Start);
+        await foreach (var item in handler((TEntity)entity, message, resume, context, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             yield return item;
         }

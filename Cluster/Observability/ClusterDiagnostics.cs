@@ -38,6 +38,9 @@ public static class ClusterDiagnostics
     internal static readonly UpDownCounter<long> EntitiesActive =
         Meter.CreateUpDownCounter<long>("cluster.entities.active", description: "Entity instances alive on this runner.");
 
+    internal static readonly Counter<long> CapEvictions =
+        Meter.CreateCounter<long>("cluster.entities.cap_evictions", description: "Idle entity instances passivated to make room under Cluster:MaxResidentEntities.");
+
     internal static readonly Counter<long> MessagesProcessed =
         Meter.CreateCounter<long>("cluster.messages.processed", description: "Messages handled by entities on this runner.");
 

@@ -119,14 +119,14 @@ internal sealed partial class PersistedDelivery
             return;
         }
 
-        Start(message.Request, follow: false, message.Interrupted, message.LastChunk);
+        Start(message.Request, follow: false, message.Interrupted, message.LastChunk, message.LastSentChunk);
     }
 
     /// <summary>
     /// The run of <paramref name="request"/> on this runner: the one already going, or a new one. A caller that
     /// follows a stream's chunks must start it: chunks saved before it joined went to storage only.
     /// </summary>
-    private PersistedRun Start(PersistedRequest request, bool follow, bool interrupted = false, int lastChunk = -1)
+    private PersistedRun Start(PersistedRequest request, bool follow, bool interrupted = false, int lastChunk = -1, PersistedReply? lastSentChunk = null)
     {
         if (!_ownership.IsOwned(request.Address.ShardId) || _ownership.IsStopping)
         {
@@ -140,7 +140,7 @@ internal sealed partial class PersistedDelivery
             return completed;
         }
 
-        var fresh = new PersistedRun(request, lastChunk, follow);
+        var fresh = new PersistedRun(request, lastChunk, follow, lastSentChunk);
         var run = _runs.GetOrAdd(request.Id, fresh);
         if (!ReferenceEquals(run, fresh))
         {
@@ -166,7 +166,9 @@ internal sealed partial class PersistedDelivery
         var request = run.Request;
         try
         {
-            var final = await ExecuteAsync(run).ConfigureAwait(false);
+            var final = request.Tag == KeepAliveMessages.Tag && _entities.TryGetManager(request.Address.EntityType, out var manager)
+                ? await KeepAliveAsync(run, manager).ConfigureAwait(false)
+                : await ExecuteAsync(run).ConfigureAwait(false);
             await SaveReplyAsync(final, request.Address).ConfigureAwait(false);
             _recentlyCompleted[request.Id] = final;
             run.Complete(final);
@@ -222,6 +224,7 @@ internal sealed partial class PersistedDelivery
             return FailureReply(request.Id, 0, ex);
         }
 
+        var resumed = rpc.IsResumable && TryResume(run, rpc, ref message);
         var parent = ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out var context) ? context : default;
         var work = new TaskEntityWork(rpc, message, parent, run.Interrupt.Token);
         while (true)
@@ -231,14 +234,15 @@ internal sealed partial class PersistedDelivery
                 _entities.Deliver(manager, address, work);
                 break;
             }
-            catch (MailboxFullException)
+            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
             {
                 // Durable messages wait for room instead of failing (Effect retries them every send retry interval).
                 await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
             }
         }
 
-        var chunks = 0;
+        // A resumed handler yields only new chunks; any other re-runs from the start and its saved chunks are skipped.
+        var chunks = resumed ? run.LastChunk + 1 : 0;
         try
         {
             if (work.Stream is { } stream)
@@ -302,6 +306,65 @@ internal sealed partial class PersistedDelivery
         {
             LogStorageRetry(_logger, ex);   // read again when its lease ends
         }
+    }
+
+    /// <summary>
+    /// Hands a resume-aware stream handler the last chunk saved before this run. False (the stream re-runs from its
+    /// start and the saved chunks are skipped) when none was saved, storage did not return it, or it no longer decodes.
+    /// </summary>
+    private bool TryResume(PersistedRun run, RpcBinding rpc, ref object message)
+    {
+        if (run.LastChunk < 0 || run.LastSentChunk is not { IsFinal: false } last || last.Sequence != run.LastChunk)
+        {
+            return false;
+        }
+
+        try
+        {
+            message = rpc.ResumeAt(_serializer, message, last.Sequence, last.Payload);
+            return true;
+        }
+        catch (MalformedMessageException ex)
+        {
+            LogResumeUndecodable(_logger, ex, run.Request.Id, last.Sequence);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Parks a keep-alive message on its entity (activating it) until the entity turns keep-alive off, without taking
+    /// a handler slot; uninterruptible. Throws <see cref="EntityNotAssignedToRunnerException"/> when the instance or
+    /// runner stops first, so the message stays stored and re-creates the entity on the next owner.
+    /// </summary>
+    private async Task<PersistedReply> KeepAliveAsync(PersistedRun run, EntityManager manager)
+    {
+        var address = run.Request.Address;
+        KeepAliveLatch latch;
+        while (true)
+        {
+            try
+            {
+                latch = _entities.ParkKeepAlive(manager, address);
+                break;
+            }
+            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
+            {
+                await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
+            }
+        }
+
+        _ = run.Done.Task.ContinueWith(static (_, ended) => ((TaskCompletionSource)ended!).TrySetResult(), latch.Ended,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await latch.Released.Task.WaitAsync(_stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new EntityNotAssignedToRunnerException(address);
+        }
+
+        return new PersistedReply(run.Request.Id, 0, IsFinal: true, IsFailure: false, ReadOnlyMemory<byte>.Empty);
     }
 
     /// <summary>Waits <paramref name="delay"/>; a runner that stops meanwhile gives the request up to the next owner.</summary>
@@ -380,6 +443,9 @@ internal sealed partial class PersistedDelivery
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Persisted messages for entity type '{EntityType}' reached this runner, which does not host it; they stay stored for an owner that does")]
     private static partial void LogTypeNotRegistered(ILogger logger, string entityType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream request {RequestId} cannot resume: its saved chunk {Sequence} no longer decodes; it runs again from the start")]
+    private static partial void LogResumeUndecodable(ILogger logger, Exception exception, long requestId, int sequence);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message storage is failing; retrying")]
     private static partial void LogStorageRetry(ILogger logger, Exception exception);

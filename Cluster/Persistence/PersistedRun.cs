@@ -7,7 +7,7 @@ namespace SocketRunnerAspire.Cluster.Persistence;
 /// A persisted request being handled on its owner. Every path that delivers the request (a direct RPC, a local
 /// send, the storage read loop) shares this one run, so a request never runs twice at once on a runner.
 /// </summary>
-internal sealed class PersistedRun(PersistedRequest request, int lastChunk, bool followed)
+internal sealed class PersistedRun(PersistedRequest request, int lastChunk, bool followed, PersistedReply? lastSentChunk = null)
 {
     private readonly Channel<PersistedReply> _chunks = Channel.CreateUnbounded<PersistedReply>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
@@ -18,6 +18,9 @@ internal sealed class PersistedRun(PersistedRequest request, int lastChunk, bool
 
     /// <summary>Last stream chunk saved before this run (a resumed stream skips up to it).</summary>
     public int LastChunk { get; } = lastChunk;
+
+    /// <summary>The chunk <see cref="LastChunk"/> itself when storage returned it (a resume-aware stream continues from its item).</summary>
+    public PersistedReply? LastSentChunk { get; } = lastSentChunk;
 
     /// <summary>A caller reads <see cref="Chunks"/> (stream delivered directly rather than through storage).</summary>
     public bool Followed { get; } = followed;

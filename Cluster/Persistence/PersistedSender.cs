@@ -297,7 +297,7 @@ internal sealed partial class PersistedSender(
 
     /// <summary>Failures after which the sender stops following the owner and reads the reply from storage instead.</summary>
     private static bool IsFollowFailure(Exception ex) => ex is EntityNotAssignedToRunnerException or RunnerUnavailableException
-        or PersistenceException or MailboxFullException or AlreadyProcessingMessageException;
+        or PersistenceException or MailboxFullException or EntityCapacityExceededException or AlreadyProcessingMessageException;
 
     private TimeSpan NudgeInterval => options.EntityReplyPollInterval * 5;
 

@@ -130,7 +130,7 @@ public sealed class InMemoryMessageStorage(TimeProvider? time = null) : IMessage
             entry.LeasedUntil = now + MessageStorageDefaults.ReadLease;
         }
 
-        return due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1)).ToArray();
+        return due.Select(e => new UnprocessedMessage(e.Request, e.Interrupted, e.Replies.Count - 1, e.Replies.Count > 0 ? e.Replies[^1] : null)).ToArray();
     }
 
     /// <inheritdoc />

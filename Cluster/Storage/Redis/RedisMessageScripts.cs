@@ -128,7 +128,7 @@ internal static class RedisMessageScripts
         """;
 
     // ARGV: prefix, lease ms, limit, shard...
-    // Returns {id, envelope, interrupted, last chunk, ...} of due requests, oldest first, and leases them.
+    // Returns {id, envelope, interrupted, last chunk, that chunk ('' = none), ...} of due requests, oldest first, and leases them.
     public const string Unprocessed = RedisLua.Now + """
         local p = ARGV[1]
         local leased = now + tonumber(ARGV[2])
@@ -148,6 +148,7 @@ internal static class RedisMessageScripts
               out[#out + 1] = m[1]
               out[#out + 1] = m[2]
               out[#out + 1] = m[3]
+              out[#out + 1] = ((tonumber(m[3]) or -1) >= 0 and redis.call('LINDEX', p .. 'mr:' .. id, tonumber(m[3]))) or ''
               budget = budget - 1
             end
           end
@@ -195,7 +196,7 @@ internal static class RedisMessageScripts
         """;
 
     // ARGV: prefix, lease ms, id...
-    // As Unprocessed, for those ids whatever their read lease: {id, envelope, interrupted, last chunk, ...} of the
+    // As Unprocessed, for those ids whatever their read lease: {id, envelope, interrupted, last chunk, that chunk, ...} of the
     // unfinished, due ones, oldest (lowest id) first, leased again.
     public const string UnprocessedById = RedisLua.Now + """
         local p = ARGV[1]
@@ -210,6 +211,7 @@ internal static class RedisMessageScripts
             out[#out + 1] = m[1]
             out[#out + 1] = m[2]
             out[#out + 1] = m[3]
+            out[#out + 1] = ((tonumber(m[3]) or -1) >= 0 and redis.call('LINDEX', p .. 'mr:' .. id, tonumber(m[3]))) or ''
           end
         end
         return out

@@ -211,15 +211,15 @@ public sealed partial class RedisMessageStorage : IMessageStorage
     }, cancellationToken);
 
     /// <summary>
-    /// Decodes the {id, envelope, interrupted, last chunk} rows of a read. A row that cannot be decoded is skipped and
+    /// Decodes the {id, envelope, interrupted, last chunk, that chunk} rows of a read. A row that cannot be decoded is skipped and
     /// logged; when its id is readable it gets a failure reply (<see cref="MalformedMessageException"/>), as Effect does,
     /// so its caller is answered and it is not handed out forever. The row itself stays.
     /// </summary>
     private async Task<IReadOnlyList<UnprocessedMessage>> DecodeUnprocessedAsync(RedisResult[] result)
     {
-        var messages = new List<UnprocessedMessage>(result.Length / 4);
+        var messages = new List<UnprocessedMessage>(result.Length / 5);
         List<PersistedReply>? failures = null;
-        for (var at = 0; at + 3 < result.Length; at += 4)
+        for (var at = 0; at + 4 < result.Length; at += 5)
         {
             var idText = (string?)result[at];
             if (!long.TryParse(idText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
@@ -275,7 +275,8 @@ public sealed partial class RedisMessageStorage : IMessageStorage
 
         var request = new PersistedRequest(id, envelope.Address, envelope.Tag, envelope.Kind, envelope.Payload,
             TraceParent: envelope.TraceParent, TraceState: envelope.TraceState);
-        return new UnprocessedMessage(request, interrupted, lastChunk);
+        var lastSent = (byte[]?)result[at + 4];
+        return new UnprocessedMessage(request, interrupted, lastChunk, lastSent is { Length: > 0 } ? PersistedReplyCodec.Decode(id, lastSent) : null);
     }
 
     /// <inheritdoc />

@@ -12,6 +12,7 @@ internal static class RemoteError
     {
         EntityNotAssignedToRunnerException e => (RemoteErrorCode.EntityNotAssignedToRunner, Address(e.Address)),
         MailboxFullException e => (RemoteErrorCode.MailboxFull, Address(e.Address)),
+        EntityCapacityExceededException e => (RemoteErrorCode.EntityCapacityExceeded, Address(e.Address)),
         AlreadyProcessingMessageException e => (RemoteErrorCode.AlreadyProcessingMessage, Address(e.Address)),
         MalformedMessageException e => (RemoteErrorCode.MalformedMessage, e.Message),
         PersistenceException e => (RemoteErrorCode.PersistenceError, e.Message),
@@ -28,6 +29,7 @@ internal static class RemoteError
     {
         RemoteErrorCode.EntityNotAssignedToRunner => new EntityNotAssignedToRunnerException(ParseAddress(message)),
         RemoteErrorCode.MailboxFull => new MailboxFullException(ParseAddress(message)),
+        RemoteErrorCode.EntityCapacityExceeded => new EntityCapacityExceededException(ParseAddress(message)),
         RemoteErrorCode.AlreadyProcessingMessage => new AlreadyProcessingMessageException(ParseAddress(message), 0),
         RemoteErrorCode.MalformedMessage => new MalformedMessageException(message),
         RemoteErrorCode.PersistenceError => new PersistenceException(message),

@@ -15,4 +15,5 @@ internal enum RemoteErrorCode : byte
     Interrupted = 9,
     Unauthorized = 10,
     EntityTypeNotRegistered = 11,
+    EntityCapacityExceeded = 12,
 }

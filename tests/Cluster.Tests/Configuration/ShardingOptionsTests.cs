@@ -25,6 +25,7 @@ public sealed class ShardingOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(35), o.ShardLockExpiration);
         Assert.True(o.PreemptiveShutdown);
         Assert.Equal(4096, o.EntityMailboxCapacity);
+        Assert.Equal(0, o.MaxResidentEntities);
         Assert.Equal(TimeSpan.FromMinutes(1), o.EntityMaxIdleTime);
         Assert.Equal(TimeSpan.FromMinutes(1), o.EntityRegistrationTimeout);
         Assert.Equal(TimeSpan.FromSeconds(15), o.EntityTerminationTimeout);
@@ -47,6 +48,7 @@ public sealed class ShardingOptionsTests
             ["Cluster:ShardsPerGroup"] = "64",
             ["Cluster:ShardLockExpiration"] = "00:00:20",
             ["Cluster:EntityMailboxCapacity"] = "0",
+            ["Cluster:MaxResidentEntities"] = "50000",
         }).Build();
         using var provider = new ServiceCollection().AddCluster(configuration).BuildServiceProvider();
 
@@ -56,6 +58,7 @@ public sealed class ShardingOptionsTests
         Assert.Equal(64, options.ShardsPerGroup);
         Assert.Equal(TimeSpan.FromSeconds(20), options.ShardLockExpiration);
         Assert.Equal(0, options.EntityMailboxCapacity);
+        Assert.Equal(50_000, options.MaxResidentEntities);
     }
 
     [Theory]
@@ -64,6 +67,7 @@ public sealed class ShardingOptionsTests
     [InlineData("Cluster:ShardLockExpiration", "00:00:10", "ShardLockExpiration (00:00:10) must be longer than ShardLockRefreshInterval")]
     [InlineData("Cluster:RunnerShardWeight", "0", "RunnerShardWeight must be greater than 0")]
     [InlineData("Cluster:EntityMailboxCapacity", "-1", "EntityMailboxCapacity must be 0 (unbounded) or positive")]
+    [InlineData("Cluster:MaxResidentEntities", "-1", "MaxResidentEntities must be 0 (unbounded) or positive")]
     [InlineData("Cluster:SendRetryInterval", "00:00:00", "SendRetryInterval must be positive")]
     [InlineData("Cluster:RunnerAddress:Port", "70000", "RunnerAddress:Port must be 1..65535")]
     [InlineData("Cluster:AssignedShardGroups:0", "nope", "AssignedShardGroups contains groups not in AvailableShardGroups: nope")]

@@ -55,6 +55,7 @@ public abstract class MessageStorageConformanceTests
         Assert.Equal(request.TraceParent, message.Request.TraceParent);
         Assert.False(message.Interrupted);
         Assert.Equal(-1, message.LastChunk);
+        Assert.Null(message.LastSentChunk);
         Assert.Empty(await Unprocessed(storage));
         Assert.Empty(await Unprocessed(storage, OtherShard));
 
@@ -159,7 +160,10 @@ public abstract class MessageStorageConformanceTests
         Assert.Equal([1], (await storage.RepliesForAsync([request.Id], default)).Select(r => r.Sequence));
 
         await storage.ResetShardsAsync([Shard], default);
-        Assert.Equal(1, Assert.Single(await storage.UnprocessedMessagesAsync([Shard], 100, default)).LastChunk);
+        var resumed = Assert.Single(await storage.UnprocessedMessagesAsync([Shard], 100, default));
+        Assert.Equal(1, resumed.LastChunk);
+        Assert.Equal((1, false), (resumed.LastSentChunk!.Sequence, resumed.LastSentChunk.IsFinal));
+        Assert.Equal(new byte[] { 11 }, resumed.LastSentChunk.Payload.ToArray());   // the resume value
 
         Assert.True(await storage.SaveReplyAsync(Final(request.Id, 99, sequence: 2), default));
         var replies = await storage.RepliesForAsync([request.Id], default);

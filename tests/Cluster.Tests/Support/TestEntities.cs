@@ -112,7 +112,11 @@ public sealed class CounterEntity(EntityContext context, Probe probe)
         .On<Fail, int>((_, m) => throw new InvalidOperationException(m.Reason))
         .FailsWith<InvalidOperationException>()
         .On<Unserializable, int>((_, _) => ValueTask.FromResult(0))
-        .On<SetKeepAlive, bool>((_, m, ctx, _) => ValueTask.FromResult(ctx.KeepAlive = m.Enabled))
+        .On<SetKeepAlive, bool>(async (_, m, ctx, ct) =>
+        {
+            await ctx.SetKeepAliveAsync(m.Enabled, ct);
+            return ctx.KeepAlive;
+        })
         .OnTell<Reset>((e, _) => e.Reset())
         .On<Deposit, int>((e, m) => e.Deposit(m))
         .OnTell<Note>((e, m) => e.Record(m.Key))

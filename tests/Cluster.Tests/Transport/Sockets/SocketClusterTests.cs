@@ -18,7 +18,8 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
 
     public static TheoryData<string> Kinds => new() { "tcp", "unix" };
 
-    private Task<TestCluster> StartAsync(string kind, int runners = 3, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity = null) => TestCluster.StartAsync(runners,
+    private Task<TestCluster> StartAsync(string kind, int runners = 3, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity = null, Action<SocketRunnerAspire.Cluster.Configuration.ShardingOptions>? tweak = null) => TestCluster.StartAsync(runners,
+        tweak: tweak,
         entity: entity,
         storage: new RedisRunnerStorage(garnet.Connection, $"c{Guid.NewGuid():N}", TimeSpan.FromSeconds(1.5)),
         transports: () => new SocketRunnerTransport(),
@@ -81,6 +82,20 @@ public sealed class SocketClusterTests(GarnetFixture garnet) : IClassFixture<Gar
         var error = await Assert.ThrowsAsync<MailboxFullException>(() => counter.AskAsync(new Increment(1)));
         Assert.Equal(counter.Address, error.Address);
         cluster.Probe.Open("m");
+        await held;
+    }
+
+    [Fact]
+    public async Task EntityCapacityExceededIsTypedAcrossTheSocket()
+    {
+        await using var cluster = await StartAsync("tcp", runners: 1, tweak: o => o.MaxResidentEntities = 1);
+        var held = cluster.Client.GetEntity<CounterEntity>("resident").AskAsync(new Hold("cap"));
+        await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        var other = cluster.Client.GetEntity<CounterEntity>("no-room");
+
+        var error = await Assert.ThrowsAsync<EntityCapacityExceededException>(() => other.AskAsync(new Increment(1)));
+        Assert.Equal(other.Address, error.Address);
+        cluster.Probe.Open("cap");
         await held;
     }
 
