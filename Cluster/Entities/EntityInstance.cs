@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Observability;
-using SocketRunnerAspire.Cluster.Timing;
 
 namespace SocketRunnerAspire.Cluster.Entities;
 
@@ -27,7 +26,7 @@ namespace SocketRunnerAspire.Cluster.Entities;
 /// counted as pending and may be ended exactly once later.
 /// </para>
 /// </remarks>
-internal sealed partial class EntityInstance : IThreadPoolWorkItem
+internal sealed class EntityInstance : IThreadPoolWorkItem
 {
     private readonly EntityManager _owner;
     // Guards every field below; handlers and factories never run under it.
@@ -47,7 +46,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
     // The rebuild runs (it starts once no handler runs any more).
     private bool _rebuilding;
     // Created by the first defect, so an instance that never restarts carries one null reference for it.
-    private RestartState? _restart;
+    private EntityRestart? _restart;
     // The handler token of a one-at-a-time instance: reset after each message, replaced when a caller cancelled it.
     private CancellationTokenSource? _interrupt;
     // Created only when asked for (EntityContext.Stopping).
@@ -306,7 +305,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
         ClusterDiagnostics.EntitiesActive.Add(-1);
     }
 
-    private static async ValueTask DisposeEntityAsync(object? entity)
+    internal static async ValueTask DisposeEntityAsync(object? entity)
     {
         switch (entity)
         {
@@ -500,7 +499,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
             }
             else
             {
-                var restart = _restart ??= new RestartState(_owner.Registration.DefectRetryPolicy.CreateBackoff());
+                var restart = _restart ??= new EntityRestart(_owner.Registration.DefectRetryPolicy.CreateBackoff());
                 if (answer is null)
                 {
                     restart.Kept.Add(work);
@@ -509,7 +508,7 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
                 if (!_restarting)
                 {
                     _restarting = true;
-                    restart.Defect = defect;
+                    restart.Record(defect);
                     handlers = _handlers;
                     _handlers = null;
                 }
@@ -538,91 +537,23 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
     private async Task RestartAsync()
     {
         object? broken;
-        Exception defect;
-        Backoff backoff;
-        var wait = new CancellationTokenSource();
+        (Exception Defect, TimeSpan Delay, CancellationToken Wait) rebuild;
+        var restart = _restart!;   // a defect created it
         lock (_mailbox)
         {
             broken = _entity;
             Volatile.Write(ref _entity, null);
-            var restart = _restart!;
-            defect = restart.Defect!;
-            restart.Defect = null;
-            backoff = restart.Backoff;
-            if (restart.CompletedSince)
-            {
-                backoff.Reset();
-                restart.CompletedSince = false;
-            }
-
-            if (_stopped)
-            {
-                wait.Cancel();   // nothing is registered on it yet: no callback runs under the lock
-            }
-
-            restart.Wait = wait;
+            rebuild = restart.Begin(_stopped);
         }
 
-        var delay = backoff.Next();
-        ClusterDiagnostics.EntityRestarts.Add(1, new KeyValuePair<string, object?>(ClusterDiagnostics.EntityTypeTag, Address.EntityType));
-        LogRestarting(_owner.Logger, defect, Address, delay);
-        try
-        {
-            await DisposeEntityAsync(broken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            LogDisposeFailed(_owner.Logger, ex, Address);
-        }
-
-        object? fresh = null;
-        while (fresh is null)
-        {
-            try
-            {
-                await Task.Delay(delay, _owner.Time, wait.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            try
-            {
-                fresh = _owner.Registration.Factory(_context!);
-            }
-            catch (Exception ex)
-            {
-                delay = backoff.Next();
-                LogRebuildFailed(_owner.Logger, ex, Address, delay);
-            }
-        }
+        var fresh = await restart.RebuildAsync(_owner, Address, _context!, broken, rebuild.Defect, rebuild.Delay, rebuild.Wait).ConfigureAwait(false);
 
         bool schedule;
         TaskCompletionSource? drained = null;
         lock (_mailbox)
         {
-            // Not disposed: a stop may be cancelling it right now. It has no timer or callbacks to free.
-            var restart = _restart!;
-            restart.Wait = null;
             Volatile.Write(ref _entity, fresh);
-            if (restart.Kept is { Count: > 0 } replay)
-            {
-                var queued = _mailbox.ToArray();
-                _mailbox.Clear();
-                foreach (var work in replay)
-                {
-                    _mailbox.Enqueue(work);
-                }
-
-                foreach (var work in queued)
-                {
-                    _mailbox.Enqueue(work);
-                }
-
-                replay.Clear();
-            }
-
+            restart.Requeue(_mailbox);
             _restarting = false;
             _rebuilding = false;
             schedule = TryClaimDrain();
@@ -710,33 +641,5 @@ internal sealed partial class EntityInstance : IThreadPoolWorkItem
         }
 
         drained?.TrySetResult();
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Entity {Address} restarts after a defect: its handler object is rebuilt in {Delay} and its running requests run again")]
-    private static partial void LogRestarting(ILogger logger, Exception exception, EntityAddress address, TimeSpan delay);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Rebuilding entity {Address} after a defect failed; retrying in {Delay}")]
-    private static partial void LogRebuildFailed(ILogger logger, Exception exception, EntityAddress address, TimeSpan delay);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Disposing entity {Address} after a defect failed")]
-    private static partial void LogDisposeFailed(ILogger logger, Exception exception, EntityAddress address);
-
-    /// <summary>What the instance keeps for restarts once one happened; guarded by the mailbox lock.</summary>
-    private sealed class RestartState(Backoff backoff)
-    {
-        /// <summary>The restart schedule; only the running restart uses it.</summary>
-        public Backoff Backoff { get; } = backoff;
-
-        /// <summary>The defect that started the current restart (logged with it).</summary>
-        public Exception? Defect { get; set; }
-
-        /// <summary>Work that ran when the defect struck, to run again on the fresh handler object (in the order it stopped).</summary>
-        public List<EntityWork> Kept { get; } = [];
-
-        /// <summary>The rebuild's wait, which a stop cancels.</summary>
-        public CancellationTokenSource? Wait { get; set; }
-
-        /// <summary>A request completed since the last restart: the next one starts the back-off again. Written without the lock.</summary>
-        public volatile bool CompletedSince;
     }
 }
