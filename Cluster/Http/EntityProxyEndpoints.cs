@@ -107,7 +107,16 @@ internal static class EntityProxyEndpoints<TContract>
 
     private static string Pattern(EntityProxyRpc rpc) => "/{id}/" + rpc.Tag;
 
-    private static async Task<IResult> AskAsync<TMessage, TReply>(string id, EntityProxyRpc rpc, EntityProxyOptions<TContract> options, HttpContext context)
+    private static Task<IResult> AskAsync<TMessage, TReply>(string id, EntityProxyRpc rpc, EntityProxyOptions<TContract> options, HttpContext context)
+        where TMessage : class =>
+        SendAsync<TMessage, TReply>(id, rpc, RpcKind.Request, options, context, static reply => TypedResults.Ok(reply));
+
+    private static Task<IResult> TellAsync<TMessage>(string id, EntityProxyRpc rpc, EntityProxyOptions<TContract> options, HttpContext context)
+        where TMessage : class =>
+        SendAsync<TMessage, object?>(id, rpc, RpcKind.Tell, options, context, static _ => TypedResults.Accepted((string?)null));
+
+    private static async Task<IResult> SendAsync<TMessage, TReply>(
+        string id, EntityProxyRpc rpc, RpcKind kind, EntityProxyOptions<TContract> options, HttpContext context, Func<TReply, IResult> answer)
         where TMessage : class
     {
         var (message, key, problem) = await ReadAsync<TMessage>(rpc, context).ConfigureAwait(false);
@@ -119,28 +128,7 @@ internal static class EntityProxyEndpoints<TContract>
         var sharding = context.RequestServices.GetRequiredService<Sharding>();
         try
         {
-            return TypedResults.Ok(await sharding.SendAsync<TReply>(Address(sharding, id), RpcKind.Request, message!, context.RequestAborted, key).ConfigureAwait(false));
-        }
-        catch (Exception ex) when (ClusterProblems.For(ex, options.HandlerErrorStatus) is { } failure)
-        {
-            return failure;
-        }
-    }
-
-    private static async Task<IResult> TellAsync<TMessage>(string id, EntityProxyRpc rpc, EntityProxyOptions<TContract> options, HttpContext context)
-        where TMessage : class
-    {
-        var (message, key, problem) = await ReadAsync<TMessage>(rpc, context).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var sharding = context.RequestServices.GetRequiredService<Sharding>();
-        try
-        {
-            await sharding.SendAsync<object?>(Address(sharding, id), RpcKind.Tell, message!, context.RequestAborted, key).ConfigureAwait(false);
-            return TypedResults.Accepted((string?)null);
+            return answer(await sharding.SendAsync<TReply>(Address(sharding, id), kind, message!, context.RequestAborted, key).ConfigureAwait(false));
         }
         catch (Exception ex) when (ClusterProblems.For(ex, options.HandlerErrorStatus) is { } failure)
         {
