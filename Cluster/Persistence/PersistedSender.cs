@@ -173,7 +173,7 @@ internal sealed partial class PersistedSender(
         return null;
     }
 
-        public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, MessageTraits traits, object request, string? primaryKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, MessageTraits traits, object request, string? primaryKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var persisted = NewPersistedRequest(address, RpcKind.Stream, traits.Tag, request, primaryKey);
         var saved = await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false);
