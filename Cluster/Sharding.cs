@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,21 +32,6 @@ namespace SocketRunnerAspire.Cluster;
 /// </summary>
 public sealed class Sharding : IEntityClient, IAsyncDisposable
 {
-    private static readonly ConcurrentDictionary<Sharding, byte> Live = new();
-    private static readonly ObservableGauge<int> ShardsOwnedGauge = ClusterDiagnostics.Meter.CreateObservableGauge("cluster.shards.owned",
-        () => Live.Keys.Where(s => s.Address is not null)
-            .Select(s => new Measurement<int>(s.OwnedShards.Count, new KeyValuePair<string, object?>("cluster.runner", s.Address.ToString()))),
-        description: "Shards whose lease this runner holds.");
-
-    private static readonly ObservableGauge<int> RunnersGauge = ClusterDiagnostics.Meter.CreateObservableGauge("cluster.runners",
-        () => Live.Keys.Where(s => s.Address is not null).SelectMany(s => RunnerCounts(s.Address!.Value.ToString(), s.Runners)),
-        description: "Runners this runner knows of, by health (Effect's effect_cluster_runners).");
-
-    private static readonly ObservableGauge<int> SingletonsGauge = ClusterDiagnostics.Meter.CreateObservableGauge("cluster.singletons",
-        () => Live.Keys.Where(s => s.Address is not null)
-            .Select(s => new Measurement<int>(s.RunningSingletons.Count, new KeyValuePair<string, object?>(ClusterDiagnostics.RunnerTag, s.Address.ToString()))),
-        description: "Singletons running on this runner (Effect's effect_cluster_singletons).");
-
     private readonly ShardingOptions _options;
     private readonly IRunnerStorage _storage;
     private readonly IRunnerTransport _transport;
@@ -291,7 +274,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         var stopping = _stopping.Token;
         await SubscribeToStorageChangesAsync(cancellationToken).ConfigureAwait(false);
         var membership = await _membership.StartAsync(stopping).ConfigureAwait(false);
-        Live.TryAdd(this, 0);
+        ClusterGauges.Track(this);
         _loops = _rebalancer is null
             ? [membership]
             :
@@ -335,7 +318,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         await _transport.InterruptSentAsync().ConfigureAwait(false);
         await DisposeListenerAsync().ConfigureAwait(false);
         await UnsubscribeFromStorageChangesAsync().ConfigureAwait(false);
-        Live.TryRemove(this, out _);
+        ClusterGauges.Untrack(this);
     }
 
     /// <summary>
@@ -355,7 +338,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         await StopLoopsAsync().ConfigureAwait(false);
         await UnsubscribeFromStorageChangesAsync().ConfigureAwait(false);
         await _entities.DisposeAsync().ConfigureAwait(false);
-        Live.TryRemove(this, out _);
+        ClusterGauges.Untrack(this);
     }
 
     /// <inheritdoc />
@@ -375,13 +358,6 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
 
         _registrations.Complete();
         _stopping.Dispose();
-    }
-
-    private static IEnumerable<Measurement<int>> RunnerCounts(string self, IReadOnlyList<RegisteredRunner> runners)
-    {
-        var healthy = runners.Count(r => r.Healthy);
-        yield return new Measurement<int>(healthy, new(ClusterDiagnostics.RunnerTag, self), new(ClusterDiagnostics.RunnerHealthyTag, true));
-        yield return new Measurement<int>(runners.Count - healthy, new(ClusterDiagnostics.RunnerTag, self), new(ClusterDiagnostics.RunnerHealthyTag, false));
     }
 
     private async Task StopLoopsAsync()
