@@ -38,9 +38,7 @@ internal sealed partial class PersistedDelivery
     // read a request just before another path saves its reply, and must not run it again.
     private ConcurrentDictionary<long, PersistedReply> _recentlyCompleted = new();
 
-    // When each entity type that is not hosted here was last warned about (once a minute per type).
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _unregisteredWarnings = new(StringComparer.Ordinal);
-    private static readonly TimeSpan UnregisteredWarningInterval = TimeSpan.FromMinutes(1);
+    private readonly UnhostedTypeRequests _unhosted;
 
     public PersistedDelivery(
         ShardingOptions options, IMessageStorage messages, EntityHost entities, ShardOwnership ownership, ReplyPoller replies,
@@ -57,6 +55,7 @@ internal sealed partial class PersistedDelivery
         _time = time;
         _logger = logger;
         _stopping = stopping;
+        _unhosted = new UnhostedTypeRequests(options, messages, time, logger);
     }
 
     /// <summary>Runs <paramref name="request"/> here (or joins its run) and returns the saved final reply.</summary>
@@ -208,7 +207,7 @@ internal sealed partial class PersistedDelivery
 
         if (!_entities.TryGetManager(address.EntityType, out var manager))
         {
-            await KeepForAnOwnerThatHostsTheTypeAsync(address).ConfigureAwait(false);
+            await _unhosted.KeepForAnOwnerThatHostsTheTypeAsync(address).ConfigureAwait(false);
             throw EntityHost.NotRegistered(address.EntityType, _self);
         }
 
@@ -227,19 +226,11 @@ internal sealed partial class PersistedDelivery
         var resumed = rpc.IsResumable && TryResume(run, rpc, ref message);
         var parent = ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out var context) ? context : default;
         var work = new TaskEntityWork(rpc, message, parent, run.Interrupt.Token);
-        while (true)
+        await WhenThereIsRoomAsync(address, (manager, work), static (entities, address, state) =>
         {
-            try
-            {
-                _entities.Deliver(manager, address, work);
-                break;
-            }
-            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
-            {
-                // Durable messages wait for room instead of failing (Effect retries them every send retry interval).
-                await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
-            }
-        }
+            entities.Deliver(state.manager, address, state.work);
+            return true;
+        }).ConfigureAwait(false);
 
         // A resumed handler yields only new chunks; any other re-runs from the start and its saved chunks are skipped.
         var chunks = resumed ? run.LastChunk + 1 : 0;
@@ -285,30 +276,6 @@ internal sealed partial class PersistedDelivery
     }
 
     /// <summary>
-    /// A stored request for an entity type this runner does not host (a rolling deploy that adds the type): end the
-    /// entity's read leases so every storage pass reads it again, until the shard moves to a runner that hosts the type.
-    /// </summary>
-    private async Task KeepForAnOwnerThatHostsTheTypeAsync(EntityAddress address)
-    {
-        var now = _time.GetUtcNow();
-        if (!_unregisteredWarnings.TryGetValue(address.EntityType, out var warned) || now - warned >= UnregisteredWarningInterval)
-        {
-            _unregisteredWarnings[address.EntityType] = now;
-            LogTypeNotRegistered(_logger, address.EntityType);
-        }
-
-        try
-        {
-            using var timeout = TimeoutScope.Start(_options.StorageTimeout, _time);
-            await _messages.ResetAddressAsync(address, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is PersistenceException or OperationCanceledException)
-        {
-            LogStorageRetry(_logger, ex);   // read again when its lease ends
-        }
-    }
-
-    /// <summary>
     /// Hands a resume-aware stream handler the last chunk saved before this run. False (the stream re-runs from its
     /// start and the saved chunks are skipped) when none was saved, storage did not return it, or it no longer decodes.
     /// </summary>
@@ -339,19 +306,7 @@ internal sealed partial class PersistedDelivery
     private async Task<PersistedReply> KeepAliveAsync(PersistedRun run, EntityManager manager)
     {
         var address = run.Request.Address;
-        KeepAliveLatch latch;
-        while (true)
-        {
-            try
-            {
-                latch = _entities.ParkKeepAlive(manager, address);
-                break;
-            }
-            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
-            {
-                await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
-            }
-        }
+        var latch = await WhenThereIsRoomAsync(address, manager, static (entities, address, manager) => entities.ParkKeepAlive(manager, address)).ConfigureAwait(false);
 
         _ = run.Done.Task.ContinueWith(static (_, ended) => ((TaskCompletionSource)ended!).TrySetResult(), latch.Ended,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -365,6 +320,25 @@ internal sealed partial class PersistedDelivery
         }
 
         return new PersistedReply(run.Request.Id, 0, IsFinal: true, IsFailure: false, ReadOnlyMemory<byte>.Empty);
+    }
+
+    /// <summary>
+    /// Hands the request to its entity with <paramref name="hand"/>, retrying every send retry interval while the mailbox
+    /// is full or the runner is at its resident cap: durable messages wait for room instead of failing (as Effect retries them).
+    /// </summary>
+    private async Task<TResult> WhenThereIsRoomAsync<TState, TResult>(EntityAddress address, TState state, Func<EntityHost, EntityAddress, TState, TResult> hand)
+    {
+        while (true)
+        {
+            try
+            {
+                return hand(_entities, address, state);
+            }
+            catch (Exception ex) when (ex is MailboxFullException or EntityCapacityExceededException)
+            {
+                await DelayOrNotAssigned(_options.SendRetryInterval, address).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Waits <paramref name="delay"/>; a runner that stops meanwhile gives the request up to the next owner.</summary>
@@ -440,9 +414,6 @@ internal sealed partial class PersistedDelivery
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Persisted request {RequestId} failed unexpectedly; it stays stored and will be retried")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, long requestId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Persisted messages for entity type '{EntityType}' reached this runner, which does not host it; they stay stored for an owner that does")]
-    private static partial void LogTypeNotRegistered(ILogger logger, string entityType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream request {RequestId} cannot resume: its saved chunk {Sequence} no longer decodes; it runs again from the start")]
     private static partial void LogResumeUndecodable(ILogger logger, Exception exception, long requestId, int sequence);
