@@ -102,6 +102,37 @@ internal sealed partial class PersistedDelivery
         }
     }
 
+    /// <summary>
+    /// Waits (at most the entity termination timeout) for the runs on <paramref name="shard"/>, which is being released,
+    /// to end: a handler that finished is still saving its reply, and the next owner must not read the request as
+    /// unprocessed and run it again. Runs that had not finished end as not assigned once their entity stops.
+    /// </summary>
+    public Task RunsEndedAsync(ShardId shard)
+    {
+        List<Task>? running = null;
+        foreach (var (_, run) in _runs)
+        {
+            if (run.Request.Address.ShardId == shard)
+            {
+                (running ??= []).Add(run.Done.Task);
+            }
+        }
+
+        return running is null ? Task.CompletedTask : WaitAsync(running);
+
+        async Task WaitAsync(List<Task> tasks)
+        {
+            try
+            {
+                await Task.WhenAll(tasks).WaitAsync(_options.EntityTerminationTimeout, _time).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Abandoned runs end with an exception, and a run past the timeout is left to the next owner.
+            }
+        }
+    }
+
     /// <summary>A storage pass is about to read: from now on it can only miss completions recorded after this.</summary>
     public void BeginStoragePass() => _recentlyCompleted = new ConcurrentDictionary<long, PersistedReply>();
 

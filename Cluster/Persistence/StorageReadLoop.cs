@@ -58,7 +58,7 @@ internal sealed partial class StorageReadLoop : IShardListener
         _schedule.WakeNow();
     }
 
-    Task IShardListener.OnShardReleasingAsync(ShardId shard) => Task.CompletedTask;
+    Task IShardListener.OnShardReleasingAsync(ShardId shard) => _delivery.RunsEndedAsync(shard);
 
     private async Task ReadOnceAsync()
     {

@@ -32,9 +32,17 @@ public sealed class RecordingMessageStorage(IMessageStorage inner) : IMessageSto
         Envelopes.Enqueue(envelope);
     }
 
+    /// <summary>Awaited before each reply is saved (to hold a save in flight).</summary>
+    public Func<PersistedReply, Task>? BeforeSaveReply { get; set; }
+
     public async Task<bool> SaveReplyAsync(PersistedReply reply, CancellationToken cancellationToken)
     {
         Check();
+        if (BeforeSaveReply is { } before)
+        {
+            await before(reply);
+        }
+
         var saved = await inner.SaveReplyAsync(reply, cancellationToken);
         if (saved)
         {

@@ -128,6 +128,11 @@ public sealed class PersistedSocketClusterTests(GarnetFixture garnet, ITestOutpu
         // that ran again on the next owner (at-least-once). Nothing else may run twice.
         var reruns = cluster.Probe.Runs.Where(run => run.Value > 1).Select(run => run.Key).ToHashSet();
         var history = cluster.Probe.History.ToArray();
+        foreach (var key in reruns)
+        {
+            output.WriteLine($"{key} ran on {string.Join(", ", history.Where(h => h.Key == key).Select(h => h.Runner))} (victim {victim.Address})");
+        }
+
         Assert.All(reruns, key =>
         {
             var runners = history.Where(h => h.Key == key).Select(h => h.Runner).ToArray();
