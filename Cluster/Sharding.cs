@@ -18,6 +18,7 @@ using SocketRunnerAspire.Cluster.Singletons;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Timing;
 using SocketRunnerAspire.Cluster.Transport;
+using SocketRunnerAspire.Cluster.Workflows;
 
 namespace SocketRunnerAspire.Cluster;
 
@@ -49,6 +50,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     private readonly ShardLeaseRefresher? _leases;
     private readonly StorageReadLoop? _storageReads;
     private readonly IMessageStorage? _messages;
+    private readonly StorageReadSchedule? _schedule;
     private readonly RegistrationEventLog _registrations;
     private readonly ClusterRegistrationEvent[] _hosted;
     private volatile bool _stopped;
@@ -70,7 +72,8 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         IEnumerable<SingletonRegistration>? singletons = null,
         IEnumerable<CronRegistration>? crons = null,
         TimeProvider? timeProvider = null,
-        IRunnerHealth? runnerHealth = null)
+        IRunnerHealth? runnerHealth = null,
+        IReadOnlyCollection<WorkflowRegistration>? workflows = null)
     {
         _options = options;
         _storage = storage;
@@ -79,14 +82,22 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         services ??= EmptyServiceProvider.Instance;
         serializer ??= ClusterSerializer.Default;
+        Serializer = serializer;
         _logger = loggerFactory.CreateLogger<Sharding>();
         Address = options.RunnerAddress?.ToRunnerAddress();
         var self = Address is { } address ? new RunnerInfo(address, options.AssignedShardGroups.ToArray(), options.RunnerShardWeight) : null;
 
         var (cronEntity, cronSingletons) = CronScheduler.Registrations(this, crons ?? [], _time, _logger);
         _membership = new RunnerMembership(options, storage, transport, self, _time, _logger);
-        var hostedEntities = cronEntity is null ? entities.ToArray() : [.. entities, cronEntity];
+        Workflows = new WorkflowClient(this);
+        EntityRegistration[] hostedEntities =
+        [
+            .. entities,
+            .. cronEntity is null ? Array.Empty<EntityRegistration>() : [cronEntity],
+            .. Address is null ? [] : WorkflowEngine.Registrations(this, workflows ?? [], _logger),
+        ];
         var schedule = messageStorage is not null && Address is not null ? new StorageReadSchedule(options.EntityMessagePollInterval, _time) : null;
+        _schedule = schedule;
         var keepAlive = schedule is null ? null : new KeepAliveMessages(options, messageStorage!, _membership.Ids, schedule, _time);
         _entities = new EntityHost(hostedEntities, Address, options, _ownership, services, loggerFactory, _time, keepAlive);
         _ownership.AddListener(_entities);
@@ -253,6 +264,27 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
     /// <remarks><paramref name="primaryKey"/>: for a persisted message, replaces its <see cref="IPrimaryKey"/> (the HTTP proxy's Idempotency-Key).</remarks>
     internal Task<TReply> SendAsync<TReply>(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken, string? primaryKey = null) =>
         _router.SendAsync<TReply>(address, kind, request, cancellationToken, primaryKey);
+
+    internal Task SendDiscardAsync(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken) =>
+        _router.SendDiscardAsync(address, kind, request, cancellationToken);
+
+    /// <summary>The MessageStorage this node uses, if any.</summary>
+    internal IMessageStorage? MessageStorage => _messages;
+
+    /// <summary>Runs and steers durable workflows through this node (also registered in DI as <see cref="IWorkflowClient"/>).</summary>
+    public IWorkflowClient Workflows { get; }
+
+    /// <summary>The clock this node runs on.</summary>
+    internal TimeProvider Time => _time;
+
+    /// <summary>The serializer of entity messages and replies on this node.</summary>
+    internal ClusterSerializer Serializer { get; }
+
+    /// <summary>The options this node runs with.</summary>
+    internal ShardingOptions Options => _options;
+
+    /// <summary>Reads this runner's persisted messages now (a request of a shard it owns was reset); no-op on clients.</summary>
+    internal void ReadStorageNow() => _schedule?.WakeNow();
 
     internal IAsyncEnumerable<TItem> StreamAsync<TItem>(EntityAddress address, object request, CancellationToken cancellationToken, string? primaryKey = null) =>
         _router.StreamAsync<TItem>(address, request, cancellationToken, primaryKey);

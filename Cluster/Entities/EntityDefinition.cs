@@ -18,7 +18,13 @@ public sealed class EntityDefinition<TContract, TEntity> : EntityRegistration
     where TEntity : class
 {
     internal EntityDefinition(Func<EntityContext, TEntity> factory)
-        : base(EntityNames.Of<TContract>.Name, EntityNames.Of<TContract>.ShardGroup, typeof(TContract), typeof(TEntity), factory)
+        : this(EntityNames.Of<TContract>.Name, EntityNames.Of<TContract>.ShardGroup, factory)
+    {
+    }
+
+    /// <summary>An entity type whose wire name is not its contract's (one CLR type hosting several types, as workflows do).</summary>
+    internal EntityDefinition(string name, string shardGroup, Func<EntityContext, TEntity> factory)
+        : base(name, shardGroup, typeof(TContract), typeof(TEntity), factory)
     {
         if (typeof(TContract) != typeof(TEntity) && typeof(TEntity).GetCustomAttribute<EntityNameAttribute>() is not null)
         {

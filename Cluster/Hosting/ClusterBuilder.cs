@@ -2,6 +2,7 @@ using SocketRunnerAspire.Cluster.Cron;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Singletons;
 using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Workflows;
 
 namespace SocketRunnerAspire.Cluster.Hosting;
 
@@ -11,6 +12,7 @@ public sealed class ClusterBuilder
     private readonly List<EntityRegistration> _entities = [];
     private readonly List<SingletonRegistration> _singletons = [];
     private readonly List<CronRegistration> _crons = [];
+    private readonly List<WorkflowRegistration> _workflows = [];
 
     /// <summary>The registered entity types.</summary>
     public IReadOnlyList<EntityRegistration> Entities => _entities;
@@ -20,6 +22,32 @@ public sealed class ClusterBuilder
 
     /// <summary>The registered cron schedules.</summary>
     public IReadOnlyList<CronRegistration> Crons => _crons;
+
+    /// <summary>The registered workflows.</summary>
+    public IReadOnlyList<WorkflowRegistration> Workflows => _workflows;
+
+    /// <summary>
+    /// Hosts the workflow <paramref name="workflow"/> on this runner with <paramref name="body"/> (Effect's
+    /// <c>Workflow.toLayer</c>): executions run here when their shard (in the group <c>workflow</c>, which must be in
+    /// <c>Cluster:AvailableShardGroups</c>) is owned here. The body is replayed on every resume; see <see cref="WorkflowContext"/>.
+    /// </summary>
+    public ClusterBuilder AddWorkflow<TPayload, TResult>(
+        WorkflowDefinition<TPayload, TResult> workflow,
+        Func<WorkflowContext, TPayload, CancellationToken, Task<TResult>> body,
+        Action<WorkflowOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(workflow);
+        ArgumentNullException.ThrowIfNull(body);
+        if (_workflows.Any(w => w.Name == workflow.Name))
+        {
+            throw new InvalidOperationException($"Workflow '{workflow.Name}' is registered twice.");
+        }
+
+        var options = new WorkflowOptions();
+        configure?.Invoke(options);
+        _workflows.Add(new WorkflowRegistration<TPayload, TResult>(workflow, body, options));
+        return this;
+    }
 
     /// <summary>
     /// Registers a singleton job: <paramref name="run"/> runs on exactly one runner of the cluster, the one holding the
@@ -79,6 +107,12 @@ public sealed class ClusterBuilder
         ArgumentNullException.ThrowIfNull(configure);
         var definition = new EntityDefinition<TContract, TEntity>(factory);
         configure(definition);
+        return Add(definition);
+    }
+
+    /// <summary>Registers a definition built elsewhere (the workflow engine's entity types).</summary>
+    internal ClusterBuilder Add(EntityRegistration definition)
+    {
         if (_entities.Any(e => e.Name == definition.Name))
         {
             throw new InvalidOperationException($"Entity type '{definition.Name}' is registered twice.");

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using SocketRunnerAspire.Cluster.Configuration;
 using SocketRunnerAspire.Cluster.Runners;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Workflows;
 using SocketRunnerAspire.Cluster.Transport;
 
 namespace SocketRunnerAspire.Cluster.Hosting;
@@ -54,7 +55,9 @@ public static class ClusterServiceCollectionExtensions
             singletons: builder.Singletons,
             crons: builder.Crons,
             timeProvider: sp.GetService<TimeProvider>(),
-            runnerHealth: sp.GetService<IRunnerHealth>()));
+            runnerHealth: sp.GetService<IRunnerHealth>(),
+            workflows: builder.Workflows));
+        services.AddSingleton<IWorkflowClient>(sp => sp.GetRequiredService<Sharding>().Workflows);
         // The same instance: the container disposes it once per registration, and Sharding.DisposeAsync is idempotent.
         services.AddSingleton<IEntityClient>(sp => sp.GetRequiredService<Sharding>());
         services.AddHostedService<ShardingHostedService>();

@@ -74,6 +74,19 @@ internal sealed partial class PersistedSender(
         return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply.Payload);
     }
 
+    /// <summary>
+    /// Stores a message and returns without waiting for its reply (Effect's <c>discard</c>): the owner runs it and saves
+    /// the reply (of a request), which others read from storage. A duplicate is not sent again.
+    /// </summary>
+    public async Task DiscardAsync(EntityAddress address, RpcKind kind, MessageTraits traits, object request, CancellationToken cancellationToken)
+    {
+        var persisted = NewPersistedRequest(address, kind, traits.Tag, request, primaryKey: null);
+        if (await SaveRequestAsync(persisted, cancellationToken).ConfigureAwait(false) is not SaveRequestResult.Duplicate)
+        {
+            await NotifyOwnerAsync(address, persisted.DeliverAt).ConfigureAwait(false);
+        }
+    }
+
     private PersistedRequest NewPersistedRequest(EntityAddress address, RpcKind kind, string tag, object request, string? primaryKey)
     {
         var current = Activity.Current;

@@ -52,6 +52,19 @@ internal sealed class MessageRouter(
         static async Task<TReply> AsTask(ValueTask<TReply> send) => await send.ConfigureAwait(false);
     }
 
+    /// <summary>Stores a persisted request and returns once it is stored, not waiting for its reply (Effect's discard).</summary>
+    public async Task SendDiscardAsync(EntityAddress address, RpcKind kind, object request, CancellationToken cancellationToken)
+    {
+        var traits = MessageTraits.Of(request.GetType());
+        if (!traits.Persisted)
+        {
+            throw new InvalidOperationException($"{traits.Tag} is not persisted; only a stored request can be sent without waiting for its reply.");
+        }
+
+        using var activity = StartSendActivity(address, traits.Tag);
+        await persisted.DiscardAsync(address, kind, traits, request, cancellationToken).ConfigureAwait(false);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TReply> SendPooledAsync<TReply>(EntityAddress address, RpcKind kind, object request, string? primaryKey, CancellationToken cancellationToken)
     {

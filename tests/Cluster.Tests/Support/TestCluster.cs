@@ -120,7 +120,7 @@ public sealed class TestCluster : IAsyncDisposable
         _ownedTransports.Add(transport);
         var logs = Logs.CreateFactory();
         return new Sharding(Options(address), Storage, transport, builder.Entities, logs, messageStorage: Messages,
-            singletons: builder.Singletons, crons: builder.Crons, runnerHealth: address is { } runner ? _health?.Invoke(runner) : null);
+            singletons: builder.Singletons, crons: builder.Crons, runnerHealth: address is { } runner ? _health?.Invoke(runner) : null, workflows: builder.Workflows);
     }
 
     public async Task<Sharding> AddRunnerAsync(bool hostsCounter = true)
@@ -173,7 +173,7 @@ public sealed class TestCluster : IAsyncDisposable
             }
         }
 
-        return live.Sum(r => r.OwnedShards.Count) == ShardsPerGroup;
+        return live.Sum(r => r.OwnedShards.Count) == ShardsPerGroup * Options(null).AvailableShardGroups.Count;
     }, timeout ?? TimeSpan.FromSeconds(20), "every shard is held by the runner the assignment names");
 
     public async ValueTask DisposeAsync()
