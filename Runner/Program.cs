@@ -2,6 +2,7 @@ using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Runner.Entities;
 using SocketRunnerAspire.Runner.Jobs;
 using SocketRunnerAspire.Runner.State;
+using SocketRunnerAspire.Runner.Workflows;
 using SocketRunnerAspire.Cluster.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,17 +11,19 @@ builder.AddServiceDefaults();
 
 // Serves the runner protocol on Cluster:RunnerAddress, coordinates through the "storage" Redis
 // connection (ConnectionStrings:storage, set by the AppHost), and hosts the sample entities (a shop's
-// carts and inventory, and counters), one singleton job and one cron schedule.
+// carts and inventory, and counters), the checkout workflow, one singleton job and one cron schedule.
 builder.AddClusterRunner("storage", cluster =>
 {
     CartEntity.Register(cluster);
     InventoryEntity.Register(cluster);
     CounterEntity.Register(cluster);
+    CheckoutWorkflow.Register(cluster);
     cluster.AddSingletonJob(ClusterReport.Name, ClusterReport.RunAsync);
     cluster.AddCron(Heartbeat.Name, Heartbeat.Schedule, Heartbeat.RunAsync);
 });
 
 builder.Services.AddSingleton<EntityStateStore>();
+builder.Services.AddSingleton<PaymentGateway>();
 
 var app = builder.Build();
 

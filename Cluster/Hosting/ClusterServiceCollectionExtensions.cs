@@ -42,7 +42,14 @@ public static class ClusterServiceCollectionExtensions
         configure?.Invoke(builder);
         services.AddSingleton(new ClusterRegistration(builder));
 
-        services.AddOptions<ShardingOptions>().Bind(configuration.GetSection(ShardingOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<ShardingOptions>().Bind(configuration.GetSection(ShardingOptions.SectionName))
+            // Binding appends configured list items to the defaults ("default" + ["default", "workflow"]).
+            .PostConfigure(options =>
+            {
+                options.AvailableShardGroups = [.. options.AvailableShardGroups.Distinct(StringComparer.Ordinal)];
+                options.AssignedShardGroups = [.. options.AssignedShardGroups.Distinct(StringComparer.Ordinal)];
+            })
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardingOptions>, ShardingOptionsValidator>());
         services.AddSingleton(sp => new Sharding(
             sp.GetRequiredService<IOptions<ShardingOptions>>().Value,
