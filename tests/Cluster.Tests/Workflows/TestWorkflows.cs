@@ -4,7 +4,7 @@ using SocketRunnerAspire.Cluster.Workflows;
 
 namespace SocketRunnerAspire.Cluster.Tests.Workflows;
 
-public sealed record Order(string Id, int Steps = 2, bool FailAt = false, bool WaitForApproval = false, TimeSpan? Sleep = null, bool CatchFailure = false);
+public sealed record Order(string Id, int Steps = 2, bool FailAt = false, bool WaitForApproval = false, TimeSpan? Sleep = null, bool CatchFailure = false, bool Hold = false);
 
 public sealed record Child(string Id, bool WaitForRelease);
 
@@ -16,6 +16,11 @@ public sealed class WorkflowProbe
     public ConcurrentQueue<string> Compensated { get; } = new();
 
     public volatile bool Broken = true;
+
+    /// <summary>Completed when a "hold" activity starts; it finishes once <see cref="Release"/> is completed.</summary>
+    public TaskCompletionSource HoldStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int RunsOf(string key) => Runs.TryGetValue(key, out var n) ? n : 0;
 
@@ -49,6 +54,17 @@ public static class TestWorkflows
                     probe.Compensated.Enqueue($"{order.Id}/{result}");
                     return Task.CompletedTask;
                 }));
+            }
+
+            if (order.Hold)
+            {
+                await flow.RunAsync("hold", async activity =>
+                {
+                    probe.Ran($"{order.Id}/hold");
+                    probe.HoldStarted.TrySetResult();
+                    await probe.Release.Task.WaitAsync(activity);
+                });
+                done.Add("held");
             }
 
             if (order.WaitForApproval)
