@@ -44,15 +44,12 @@ internal sealed class WorkflowClient(Sharding sharding) : IWorkflowClient
 
     public async Task<WorkflowStatus<TResult>?> PollAsync<TPayload, TResult>(WorkflowDefinition<TPayload, TResult> workflow, string executionId, CancellationToken cancellationToken = default)
     {
-        var address = AddressOf(workflow.Name, executionId);
-        var storage = Storage();
-        using var timeout = TimeoutScope.Start(sharding.Options.StorageTimeout, TimeProvider.System, cancellationToken);
-        if (await storage.RequestIdForPrimaryKeyAsync(address, WorkflowKeys.RunTag, string.Empty, timeout.Token).ConfigureAwait(false) is not { } requestId)
+        var (requestId, result) = await WorkflowStorage.ReplyForKeyAsync<WorkflowResult>(sharding, AddressOf(workflow.Name, executionId), WorkflowKeys.RunTag, string.Empty, cancellationToken).ConfigureAwait(false);
+        if (requestId is null)
         {
             return null;
         }
 
-        var result = await WorkflowStorage.FinalReplyAsync<WorkflowResult>(storage, sharding.Serializer, requestId, timeout.Token).ConfigureAwait(false);
         return result switch
         {
             null => new WorkflowStatus<TResult>(WorkflowState.Pending, Suspended: false, default, null),
@@ -109,19 +106,10 @@ internal sealed class WorkflowClient(Sharding sharding) : IWorkflowClient
         }
     }
 
-    private async Task<WorkflowResult?> ReadResultAsync(EntityAddress address, CancellationToken cancellationToken)
-    {
-        var storage = Storage();
-        using var timeout = TimeoutScope.Start(sharding.Options.StorageTimeout, TimeProvider.System, cancellationToken);
-        return await storage.RequestIdForPrimaryKeyAsync(address, WorkflowKeys.RunTag, string.Empty, timeout.Token).ConfigureAwait(false) is { } requestId
-            ? await WorkflowStorage.FinalReplyAsync<WorkflowResult>(storage, sharding.Serializer, requestId, timeout.Token).ConfigureAwait(false)
-            : null;
-    }
+    private async Task<WorkflowResult?> ReadResultAsync(EntityAddress address, CancellationToken cancellationToken) =>
+        (await WorkflowStorage.ReplyForKeyAsync<WorkflowResult>(sharding, address, WorkflowKeys.RunTag, string.Empty, cancellationToken).ConfigureAwait(false)).Reply;
 
     private EntityAddress AddressOf(string workflowName, string executionId) => WorkflowStorage.AddressOf(sharding, workflowName, executionId);
-
-    private IMessageStorage Storage() => sharding.MessageStorage
-        ?? throw new PersistenceException("Workflows need a MessageStorage: register one (Redis, or in memory for tests) on every node.");
 
     internal TResult Decode<TResult>(string workflowName, string executionId, WorkflowResult result) => result.Succeeded
         ? sharding.Serializer.Deserialize<TResult>(result.Value)

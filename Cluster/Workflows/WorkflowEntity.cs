@@ -24,7 +24,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, DeferredExit> _results = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TaskCompletionSource<Func<CancellationToken, Task<byte[]>>>> _activities = new(StringComparer.Ordinal);
+    private readonly ActivityOffers _activities = new();
     private bool _running;
     private bool _wakeRequested;
     private bool _interrupted;
@@ -121,7 +121,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
         Activity.Current?.SetTag(WorkflowDiagnostics.ActivityTag, request.Name);
         Activity.Current?.SetTag(WorkflowDiagnostics.AttemptTag, request.Attempt);
         var key = WorkflowKeys.Activity(request.Name, request.Attempt);
-        var claim = Claim(key);
+        var claim = _activities.Claim(key);
         Func<CancellationToken, Task<byte[]>> body;
         try
         {
@@ -133,7 +133,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
         }
         finally
         {
-            Release(key, claim);
+            _activities.Release(key, claim);
         }
 
         try
@@ -240,7 +240,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
 
         for (var tries = 0; ; tries++)
         {
-            var claim = Offer(key, body);
+            var claim = _activities.Offer(key, body);
             ActivityOutcome outcome;
             try
             {
@@ -248,7 +248,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
             }
             finally
             {
-                Release(key, claim);   // answered from storage: nobody claimed it
+                _activities.Release(key, claim);   // answered from storage: nobody claimed it
             }
 
             if (!outcome.NotRun || tries == 2)
@@ -271,11 +271,8 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
             new DurableClockWake(WorkflowName, ExecutionId, name, at.ToUnixTimeMilliseconds()), cancellationToken);
 
     public async Task<T?> StoredReplyAsync<T>(EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken)
-        where T : class
-    {
-        using var timeout = TimeoutScope.Start(sharding.Options.StorageTimeout, sharding.Time, cancellationToken);
-        return (await WorkflowStorage.ReplyForKeyAsync<T>(Storage, sharding.Serializer, address, tag, primaryKey, timeout.Token).ConfigureAwait(false)).Reply;
-    }
+        where T : class =>
+        (await WorkflowStorage.ReplyForKeyAsync<T>(sharding, address, tag, primaryKey, cancellationToken).ConfigureAwait(false)).Reply;
 
     public void LogCompensationFailed(string activity, string? error) => LogCompensationFailedCore(logger, WorkflowName, ExecutionId, activity, error ?? "unknown");
 
@@ -403,43 +400,8 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
         }
     }
 
-    private async Task<(long? RequestId, WorkflowResult? Reply)> StoredRunAsync(CancellationToken cancellationToken)
-    {
-        using var timeout = TimeoutScope.Start(sharding.Options.StorageTimeout, sharding.Time, cancellationToken);
-        return await WorkflowStorage.ReplyForKeyAsync<WorkflowResult>(Storage, sharding.Serializer, context.Address, WorkflowKeys.RunTag, string.Empty, timeout.Token).ConfigureAwait(false);
-    }
-
-    private TaskCompletionSource<Func<CancellationToken, Task<byte[]>>> Claim(string key)
-    {
-        lock (_gate)
-        {
-            if (!_activities.TryGetValue(key, out var slot))
-            {
-                slot = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                _activities[key] = slot;
-            }
-
-            return slot;
-        }
-    }
-
-    private TaskCompletionSource<Func<CancellationToken, Task<byte[]>>> Offer(string key, Func<CancellationToken, Task<byte[]>> body)
-    {
-        var slot = Claim(key);
-        slot.TrySetResult(body);
-        return slot;
-    }
-
-    private void Release(string key, TaskCompletionSource<Func<CancellationToken, Task<byte[]>>> slot)
-    {
-        lock (_gate)
-        {
-            if (_activities.TryGetValue(key, out var current) && ReferenceEquals(current, slot))
-            {
-                _activities.Remove(key);
-            }
-        }
-    }
+    private Task<(long? RequestId, WorkflowResult? Reply)> StoredRunAsync(CancellationToken cancellationToken) =>
+        WorkflowStorage.ReplyForKeyAsync<WorkflowResult>(sharding, context.Address, WorkflowKeys.RunTag, string.Empty, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow {Workflow} execution {ExecutionId}: compensation of {Activity} failed: {Error}")]
     private static partial void LogCompensationFailedCore(ILogger logger, string workflow, string executionId, string activity, string error);

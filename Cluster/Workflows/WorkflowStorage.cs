@@ -2,6 +2,7 @@ using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Serialization;
 using SocketRunnerAspire.Cluster.Storage;
+using SocketRunnerAspire.Cluster.Timing;
 
 namespace SocketRunnerAspire.Cluster.Workflows;
 
@@ -44,6 +45,20 @@ internal static class WorkflowStorage
         }
 
         return (requestId, await FinalReplyAsync<T>(storage, serializer, requestId, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// <see cref="ReplyForKeyAsync{T}(IMessageStorage, ClusterSerializer, EntityAddress, string, string, CancellationToken)"/>
+    /// through <paramref name="sharding"/>'s MessageStorage, within its storage timeout.
+    /// </summary>
+    /// <exception cref="PersistenceException">The node has no MessageStorage.</exception>
+    public static async Task<(long? RequestId, T? Reply)> ReplyForKeyAsync<T>(Sharding sharding, EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken)
+        where T : class
+    {
+        var storage = sharding.MessageStorage
+            ?? throw new PersistenceException("Workflows need a MessageStorage: register one (Redis, or in memory for tests) on every node.");
+        using var timeout = TimeoutScope.Start(sharding.Options.StorageTimeout, sharding.Time, cancellationToken);
+        return await ReplyForKeyAsync<T>(storage, sharding.Serializer, address, tag, primaryKey, timeout.Token).ConfigureAwait(false);
     }
 
     private static EntityAddress Address(Sharding sharding, string entityType, string executionId)
