@@ -20,8 +20,17 @@ internal sealed class WorkflowClient(Sharding sharding) : IWorkflowClient
     {
         var executionId = workflow.ExecutionIdFor(payload);
         var address = AddressOf(workflow.Name, executionId);
-        var result = await sharding.SendAsync<WorkflowResult>(address, RpcKind.Request,
-            new WorkflowRunRequest(sharding.Serializer.Serialize(payload), Parent: null), cancellationToken).ConfigureAwait(false);
+        WorkflowResult result;
+        try
+        {
+            result = await sharding.SendAsync<WorkflowResult>(address, RpcKind.Request,
+                new WorkflowRunRequest(sharding.Serializer.Serialize(payload), Parent: null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (PersistedReplyTimeoutException)
+        {
+            result = WorkflowResult.Suspend();   // a first run longer than the reply timeout: it goes on, and is polled for
+        }
+
         var interval = sharding.Options.EntityReplyPollInterval;
         while (result.Suspended)
         {

@@ -1,3 +1,4 @@
+using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Entities;
 using SocketRunnerAspire.Cluster.Workflows.Wire;
 
@@ -136,8 +137,17 @@ public sealed class WorkflowContext
             }
         }
 
-        var result = await sharding.SendAsync<WorkflowResult>(address, RpcKind.Request,
-            new WorkflowRunRequest(sharding.Serializer.Serialize(payload), new WorkflowParent(WorkflowName, ExecutionId)), _handler).ConfigureAwait(false);
+        WorkflowResult result;
+        try
+        {
+            result = await sharding.SendAsync<WorkflowResult>(address, RpcKind.Request,
+                new WorkflowRunRequest(sharding.Serializer.Serialize(payload), new WorkflowParent(WorkflowName, ExecutionId)), _handler).ConfigureAwait(false);
+        }
+        catch (PersistedReplyTimeoutException)
+        {
+            result = WorkflowResult.Suspend();   // still running: it resumes this execution when it finishes
+        }
+
         return result.Suspended
             ? throw Suspend($"waiting for child {child.Name} {childId}")
             : _execution.Client.Decode<TChild>(child.Name, childId, result);

@@ -80,11 +80,9 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
                 {
                     _running = true;
                     _wakeRequested = false;
+                    // Not cancelled when the interrupt came before this replay: it must pass the completed steps (their
+                    // compensations register as it does) and stops at the first step that would start new work.
                     _interrupt = interrupt;
-                    if (_interrupted)
-                    {
-                        interrupt.Cancel();
-                    }
                 }
 
                 var result = await ReplayAsync(request, interrupt.Token, cancellationToken).ConfigureAwait(false);

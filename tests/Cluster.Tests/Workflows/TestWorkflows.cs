@@ -4,9 +4,9 @@ using SocketRunnerAspire.Cluster.Workflows;
 
 namespace SocketRunnerAspire.Cluster.Tests.Workflows;
 
-public sealed record Order(string Id, int Steps = 2, bool FailAt = false, bool WaitForApproval = false, TimeSpan? Sleep = null, bool CatchFailure = false, bool Hold = false);
+public sealed record Order(string Id, int Steps = 2, bool FailAt = false, bool WaitForApproval = false, TimeSpan? Sleep = null, bool CatchFailure = false, bool Hold = false, TimeSpan Think = default);
 
-public sealed record Child(string Id, bool WaitForRelease);
+public sealed record Child(string Id, bool WaitForRelease, TimeSpan Think = default);
 
 /// <summary>What the test workflows did, observable from tests.</summary>
 public sealed class WorkflowProbe
@@ -41,6 +41,7 @@ public static class TestWorkflows
     {
         cluster.AddWorkflow(OrderFlow, async (flow, order, ct) =>
         {
+            await Task.Delay(order.Think, ct);   // not a side effect: a slow body outside any activity
             var done = new List<string>();
             for (var step = 1; step <= order.Steps; step++)
             {
@@ -114,6 +115,7 @@ public static class TestWorkflows
 
         cluster.AddWorkflow(ChildFlow, async (flow, child, ct) =>
         {
+            await Task.Delay(child.Think, ct);
             if (child.WaitForRelease)
             {
                 await flow.AwaitAsync(flow.Deferred<bool>("release"));
@@ -128,7 +130,7 @@ public static class TestWorkflows
 
         cluster.AddWorkflow(ParentFlow, async (flow, order, ct) =>
         {
-            var child = await flow.ExecuteAsync(ChildFlow, new Child(order.Id + "-child", WaitForRelease: order.WaitForApproval));
+            var child = await flow.ExecuteAsync(ChildFlow, new Child(order.Id + "-child", WaitForRelease: order.WaitForApproval, Think: order.Think));
             return "parent-of-" + child;
         });
     }

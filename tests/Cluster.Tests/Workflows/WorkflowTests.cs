@@ -166,6 +166,20 @@ public class WorkflowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInterruptDuringAnActivityLetsItFinishThenStopsAndCompensates()
+    {
+        var execute = Workflows.ExecuteAsync(OrderFlow, new Order("busy", Steps: 2, Hold: true, WaitForApproval: true));
+        await Probe.HoldStarted.Task.WaitAsync(Timeout);
+
+        Assert.True(await Workflows.InterruptAsync(OrderFlow, "busy"));
+        Probe.Release.TrySetResult();
+
+        await Assert.ThrowsAsync<WorkflowInterruptedException>(() => WithLogs(execute));
+        Assert.Equal(["busy/step-2", "busy/step-1"], Probe.Compensated);
+        Assert.Equal(1, Probe.RunsOf("busy/hold"));
+    }
+
+    [Fact]
     public async Task InterruptingAnExecutionNeverStartedOrFinishedReturnsFalse()
     {
         Assert.False(await Workflows.InterruptAsync(OrderFlow, "nobody"));
