@@ -145,6 +145,25 @@ public sealed class ClusterServiceCollectionExtensionsTests
 
     private static void Greeters(ClusterBuilder cluster) => cluster.AddEntity<Greeter, GreeterEntity>(GreeterEntity.Configure);
 
+    [Fact]
+    public void ConfiguredShardGroupsReplaceTheDefaultsWithoutDuplicates()
+    {
+        var builder = HostBuilder(runner: true);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Cluster:AvailableShardGroups:0"] = "default",
+            ["Cluster:AvailableShardGroups:1"] = "workflow",
+            ["Cluster:AssignedShardGroups:0"] = "workflow",
+        });
+        builder.Services.AddInMemoryCluster(builder.Configuration);
+        using var host = builder.Build();
+
+        var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SocketRunnerAspire.Cluster.Configuration.ShardingOptions>>().Value;
+
+        Assert.Equal(["default", "workflow"], options.AvailableShardGroups);
+        Assert.Equal(["default", "workflow"], options.AssignedShardGroups);   // binding appends to the default group
+    }
+
     private static HostApplicationBuilder HostBuilder(bool runner)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
