@@ -27,7 +27,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     private readonly ActivityOffers _activities = new();
     private bool _running;
     private bool _wakeRequested;
-    private bool _interrupted;
+    private volatile bool _interrupted;   // written under _gate
     private int _runsEnded;
     private CancellationTokenSource? _interrupt;
 
@@ -44,16 +44,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     public DateTimeOffset Now => sharding.Time.GetUtcNow();
 
     /// <summary>An interrupt was stored for this execution (seen here or read when the replay started).</summary>
-    public bool Interrupted
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _interrupted;
-            }
-        }
-    }
+    public bool Interrupted => _interrupted;
 
     private IMessageStorage Storage => sharding.MessageStorage!;
 

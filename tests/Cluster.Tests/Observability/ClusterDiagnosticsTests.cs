@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Tests.Support;
 
 namespace SocketRunnerAspire.Cluster.Tests.Observability;
@@ -10,14 +8,8 @@ public sealed class ClusterDiagnosticsTests
     [Fact]
     public async Task HandleSpanIsAChildOfTheSendSpanAcrossTheTransport()
     {
-        var spans = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == ClusterDiagnostics.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorder = new SpanRecorder();
+        var spans = recorder.Spans;
         await using var cluster = await TestCluster.StartAsync(2);
 
         using var root = new Activity("test-root").Start();

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using SocketRunnerAspire.Cluster.Observability;
 using SocketRunnerAspire.Cluster.Tests.Support;
 using SocketRunnerAspire.Cluster.Workflows;
 using static SocketRunnerAspire.Cluster.Tests.Workflows.TestWorkflows;
@@ -13,14 +11,7 @@ public sealed class WorkflowTracingTests
     [Fact]
     public async Task AnExecutionWithASuspensionIsOneTraceWithASpanPerReplayAndPerActivityAttempt()
     {
-        var spans = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == ClusterDiagnostics.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorder = new SpanRecorder();
         var probe = new WorkflowProbe();
         await using var cluster = await TestCluster.StartAsync(2, options =>
         {
@@ -40,7 +31,7 @@ public sealed class WorkflowTracingTests
 
         await execute.WaitAsync(TimeSpan.FromSeconds(20));
 
-        var trace = spans.Where(s => s.TraceId == root.TraceId).ToArray();
+        var trace = recorder.InTrace(root.TraceId);
         var replays = trace.Where(s => s.OperationName == "handle Workflow/order.run").ToArray();
         Assert.Equal(2, replays.Length);   // the first run, and the resume after the approval
         Assert.All(replays, r =>
