@@ -15,9 +15,9 @@ namespace SocketRunnerAspire.Faults.Tests;
 public sealed class WorkflowKillTests(ITestOutputHelper output)
 {
     private const string WorkflowGroup = "workflow";
-    private static readonly TimeSpan StartInterval = TimeSpan.FromMilliseconds(30);
-    private static readonly TimeSpan BeforeKill = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan AfterKill = TimeSpan.FromSeconds(2.5);
+    private static readonly TimeSpan StartInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan BeforeKill = TimeSpan.FromSeconds(4);
+    private static readonly TimeSpan AfterKill = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan CompletionBound = TimeSpan.FromSeconds(45);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
