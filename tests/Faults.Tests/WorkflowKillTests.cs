@@ -39,8 +39,7 @@ public sealed partial class WorkflowKillTests(ITestOutputHelper output)
         Skip.If(RedisServer.Executable is null, RedisServer.SkipReason);
         var report = new Report(output, nameof(CheckoutsOfAKilledRunnerCompleteExactlyOnceAndNoCompletedActivityRunsAgain));
         var total = Stopwatch.StartNew();
-        await using var cluster = await RunnerCluster.StartAsync(output, runners: 3, shardGroups: ["default", WorkflowGroup],
-            runnerSettings: new Dictionary<string, string> { [CheckoutLedgerEntry.Setting] = "true" });
+        await using var cluster = await RunnerCluster.StartAsync(output, runners: 3, runnerSettings: new Dictionary<string, string> { [CheckoutLedgerEntry.Setting] = "true" });
         try
         {
             var client = cluster.Client!;
@@ -94,7 +93,7 @@ public sealed partial class WorkflowKillTests(ITestOutputHelper output)
             await Task.WhenAll(starts).WaitAsync(ClusterTimings.PersistedCallBound);
             var reownedAfter = await reowned;
             report.Line($"started {orders.Count - startedBeforeKill} more orders in {AfterKill.TotalSeconds:0.#} s after the kill; all {RunnerCluster.Shards} shards of " +
-                $"{string.Join(" and ", cluster.ShardGroups)} owned again {reownedAfter.TotalSeconds:0.00} s after the kill (bound {ReownershipBound.TotalSeconds:0.#} s): " +
+                $"{string.Join(" and ", RunnerCluster.ShardGroups)} owned again {reownedAfter.TotalSeconds:0.00} s after the kill (bound {ReownershipBound.TotalSeconds:0.#} s): " +
                 string.Join(", ", await cluster.ShardsOwnedAsync()));
             Assert.Empty(startFailures);
 

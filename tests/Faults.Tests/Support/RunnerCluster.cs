@@ -16,20 +16,22 @@ public sealed class RunnerCluster : IAsyncDisposable
     private readonly List<RunnerProcess> _runners = [];
     private readonly ITestOutputHelper _output;
 
-    private RunnerCluster(ITestOutputHelper output, RedisServer redis, string name, IReadOnlyList<string> shardGroups)
+    private RunnerCluster(ITestOutputHelper output, RedisServer redis, string name)
     {
         _output = output;
         Redis = redis;
         Name = name;
-        ShardGroups = shardGroups;
     }
 
     public string Name { get; }
 
     public RedisServer Redis { get; }
 
-    /// <summary>The shard groups every node knows and every runner is assigned (each has <see cref="Shards"/> shards).</summary>
-    public IReadOnlyList<string> ShardGroups { get; }
+    /// <summary>
+    /// The shard groups every node knows and every runner is assigned, each of <see cref="Shards"/> shards: the sample
+    /// Runner hosts the checkout workflow, which lives in <c>workflow</c> (it does not start without it).
+    /// </summary>
+    public static IReadOnlyList<string> ShardGroups { get; } = [ShardId.DefaultGroup, "workflow"];
 
     public IReadOnlyList<RunnerProcess> Runners => _runners;
 
@@ -40,20 +42,20 @@ public sealed class RunnerCluster : IAsyncDisposable
     /// <summary>
     /// Starts redis-server (durable: append-only, fsync always), <paramref name="runners"/> runners and the client.
     /// <paramref name="storageFor"/> gives the connection string of a process (<c>runner-N</c> or <c>client</c>) from
-    /// redis-server's port, e.g. through a proxy; by default they connect to redis-server directly. <paramref name="shardGroups"/>
-    /// (default: only <c>default</c>) are the groups of every node; <paramref name="runnerSettings"/> is more configuration of the runners.
+    /// redis-server's port, e.g. through a proxy; by default they connect to redis-server directly. <paramref name="runnerSettings"/>
+    /// is more configuration of the runners.
     /// </summary>
     public static async Task<RunnerCluster> StartAsync(ITestOutputHelper output, int runners, bool durable = false, Func<string, int, string>? storageFor = null,
-        IReadOnlyList<string>? shardGroups = null, IReadOnlyDictionary<string, string>? runnerSettings = null)
+        IReadOnlyDictionary<string, string>? runnerSettings = null)
     {
         var redis = new RedisServer(RedisServerKind.Process, durable: durable, commandTimeout: TimeSpan.FromSeconds(3));
-        var cluster = new RunnerCluster(output, redis, $"faults-{Guid.NewGuid():N}"[..15], shardGroups ?? [ShardId.DefaultGroup]);
+        var cluster = new RunnerCluster(output, redis, $"faults-{Guid.NewGuid():N}"[..15]);
         try
         {
             await redis.StartAsync();
             string Storage(string process) => storageFor?.Invoke(process, redis.Port) ?? redis.ConnectionString;
             var started = Stopwatch.StartNew();
-            var groups = cluster.GroupSettings();
+            var groups = GroupSettings();
             var runnerConfiguration = groups.Concat(runnerSettings ?? new Dictionary<string, string>()).ToDictionary();
             for (var i = 1; i <= runners; i++)
             {
@@ -106,7 +108,7 @@ public sealed class RunnerCluster : IAsyncDisposable
     }
 
     // Lists bound from configuration append to the defaults; the cluster removes the duplicates.
-    private Dictionary<string, string> GroupSettings() => ShardGroups
+    private static Dictionary<string, string> GroupSettings() => ShardGroups
         .SelectMany((group, i) => new[]
         {
             KeyValuePair.Create($"Cluster:AvailableShardGroups:{i}", group),
