@@ -24,6 +24,7 @@ builder.AddClusterRunner("storage", cluster =>
 
 builder.Services.AddSingleton<EntityStateStore>();
 builder.Services.AddSingleton<PaymentGateway>();
+builder.Services.AddSingleton<CheckoutLedger>();
 
 var app = builder.Build();
 

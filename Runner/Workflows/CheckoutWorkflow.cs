@@ -37,12 +37,13 @@ public static class CheckoutWorkflow
 
         var total = lines.Sum(l => l.Quantity * l.UnitPrice);
         var payments = flow.Services.GetRequiredService<PaymentGateway>();
-        var chargeId = await flow.RunAsync("charge", ct => payments.ChargeAsync(order.OrderId, total, order.Card, ct),
+        var ledger = flow.Services.GetRequiredService<CheckoutLedger>();
+        var chargeId = await flow.RunAsync("charge", async ct => await ledger.RecordAsync(order.OrderId, "charge", await payments.ChargeAsync(order.OrderId, total, order.Card, ct)),
             (charge, ct) => payments.RefundAsync(charge, ct));
 
         await flow.SleepAsync("settle", TimeSpan.FromSeconds(Math.Clamp(order.SettleSeconds, 0, 3600)));
 
-        var confirmedAt = await flow.RunAsync("confirm", _ => Task.FromResult(DateTimeOffset.UtcNow));
+        var confirmedAt = await flow.RunAsync("confirm", _ => ledger.RecordAsync(order.OrderId, "confirm", DateTimeOffset.UtcNow));
         return new OrderConfirmation(order.OrderId, [.. lines], total, chargeId, confirmedAt);
     }
 }

@@ -6,12 +6,14 @@ namespace SocketRunnerAspire.Runner.Workflows;
 /// <summary>
 /// A simulated payment provider, as the checkout workflow's charge activity sees one: a call that takes a little while,
 /// keyed by the order (real providers take an idempotency key, so a retried charge does not charge twice), declined for
-/// the card "declined".
+/// the card "declined". The provider's memory is this process's: its charge ids carry an id of this instance, so a
+/// charge a crashed runner made and the next owner made again are told apart.
 /// </summary>
 public sealed partial class PaymentGateway(ILogger<PaymentGateway> logger)
 {
     private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(30);
 
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..8];
     private readonly ConcurrentDictionary<string, decimal> _charges = new(StringComparer.Ordinal);
 
     /// <summary>Charges <paramref name="amount"/> for <paramref name="orderId"/> and returns the charge id.</summary>
@@ -25,7 +27,7 @@ public sealed partial class PaymentGateway(ILogger<PaymentGateway> logger)
             throw new DomainRuleException($"The card was declined for {amount:0.00}.");
         }
 
-        var chargeId = "ch_" + orderId;
+        var chargeId = $"ch_{orderId}_{_instance}";
         _charges[chargeId] = amount;
         LogCharged(logger, chargeId, amount);
         return chargeId;

@@ -7,14 +7,6 @@ namespace SocketRunnerAspire.Faults.Tests;
 /// <summary>Three real runner processes under load from a client-only node; one is killed with SIGKILL mid-run.</summary>
 public sealed partial class RunnerKillTests(ITestOutputHelper output)
 {
-    /// <summary>
-    /// After the killed runner's last lease refresh its leases and its heartbeat expire together; the survivors see
-    /// it gone at their next assignment refresh and take its shards at their next rebalance. Allowed on top of the
-    /// expiry: one assignment refresh, one lease refresh, and 3 s for a loaded 2-core machine and this test's polling.
-    /// </summary>
-    private static readonly TimeSpan ReownershipBound = ClusterTimings.ShardLockExpiration
-        + ClusterTimings.RefreshAssignmentsInterval + ClusterTimings.ShardLockRefreshInterval + TimeSpan.FromSeconds(3);
-
     [SkippableFact]
     public Task AKilledRunnersShardsAreOwnedAgainWithinTheLeaseAndNoPersistedMessageIsLostOrHandledTwice() =>
         KillUnderLoadAsync(nameof(AKilledRunnersShardsAreOwnedAgainWithinTheLeaseAndNoPersistedMessageIsLostOrHandledTwice), slowRunnerStorage: false);
@@ -77,10 +69,10 @@ public sealed partial class RunnerKillTests(ITestOutputHelper output)
             load.Phase = "2-moving";
             report.Line($"killed {victim.Name} (pid {victim.Pid}, {victimShards} shards) with SIGKILL; lease expiry {ClusterTimings.ShardLockExpiration.TotalSeconds} s");
 
-            await cluster.WaitUntilAllShardsOwnedAsync(ReownershipBound + TimeSpan.FromSeconds(30));
+            await cluster.WaitUntilAllShardsOwnedAsync(ClusterTimings.ReownershipBound + TimeSpan.FromSeconds(30));
             var reowned = killedAt.Elapsed;
             load.Phase = "3-after";
-            report.Line($"all {RunnerCluster.Shards} shards owned again {reowned.TotalSeconds:0.00} s after the kill (bound {ReownershipBound.TotalSeconds:0.#} s): {string.Join(", ", await cluster.ShardsOwnedAsync())}");
+            report.Line($"all {RunnerCluster.Shards} shards owned again {reowned.TotalSeconds:0.00} s after the kill (bound {ClusterTimings.ReownershipBound.TotalSeconds:0.#} s): {string.Join(", ", await cluster.ShardsOwnedAsync())}");
 
             await Task.Delay(TimeSpan.FromSeconds(6));
             await stop.CancelAsync();
@@ -105,7 +97,7 @@ public sealed partial class RunnerKillTests(ITestOutputHelper output)
             Assert.All(orders.Where(o => o.Reservations.Count > 1), o => Assert.Single(o.Reservations.Distinct()));
             // Every accepted reservation and checkout is reflected exactly once in the inventories.
             Assert.Equal(expected, stock);
-            Assert.True(reowned <= ReownershipBound, $"shards were owned again after {reowned.TotalSeconds:0.00} s, more than {ReownershipBound.TotalSeconds:0.#} s");
+            Assert.True(reowned <= ClusterTimings.ReownershipBound, $"shards were owned again after {reowned.TotalSeconds:0.00} s, more than {ClusterTimings.ReownershipBound.TotalSeconds:0.#} s");
         }
         catch
         {

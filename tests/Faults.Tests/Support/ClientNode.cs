@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SocketRunnerAspire.Cluster;
 using SocketRunnerAspire.Cluster.Hosting;
+using SocketRunnerAspire.Cluster.Workflows;
 
 namespace SocketRunnerAspire.Faults.Tests.Support;
 
@@ -25,10 +26,14 @@ public sealed class ClientNode : IAsyncDisposable
 
     public BoundedLog Log { get; }
 
-    public static async Task<ClientNode> StartAsync(string storageConnectionString, string clusterName)
+    public IWorkflowClient Workflows => _host.Services.GetRequiredService<IWorkflowClient>();
+
+    /// <summary>Starts the node; <paramref name="settings"/> adds configuration (<c>Section:Key</c>) to the shared timings.</summary>
+    public static async Task<ClientNode> StartAsync(string storageConnectionString, string clusterName, IReadOnlyDictionary<string, string>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(ClusterTimings.Settings(clusterName)!);
+        builder.Configuration.AddInMemoryCollection(settings!);
         builder.Configuration["ConnectionStrings:storage"] = storageConnectionString;
         var log = new BoundedLog(2000);
         builder.Logging.SetMinimumLevel(LogLevel.Information).AddProvider(new BoundedLogProvider(log));

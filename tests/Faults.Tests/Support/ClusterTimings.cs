@@ -23,6 +23,14 @@ public static class ClusterTimings
     /// <summary>Longest a persisted call may take before the test calls it a hang: the reply deadline plus slack.</summary>
     public static TimeSpan PersistedCallBound => PersistedReplyTimeout + StorageTimeout + TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How soon after a SIGKILL its shards are owned again. After the killed runner's last lease refresh its leases and
+    /// its heartbeat expire together; the survivors see it gone at their next assignment refresh and take its shards at
+    /// their next rebalance. Allowed on top of the expiry: one assignment refresh, one lease refresh, and 3 s for a
+    /// loaded 2-core machine and the tests' polling.
+    /// </summary>
+    public static TimeSpan ReownershipBound => ShardLockExpiration + RefreshAssignmentsInterval + ShardLockRefreshInterval + TimeSpan.FromSeconds(3);
+
     /// <summary>The settings as configuration keys (<c>Cluster:...</c>) for <paramref name="clusterName"/>.</summary>
     public static Dictionary<string, string> Settings(string clusterName) => new()
     {

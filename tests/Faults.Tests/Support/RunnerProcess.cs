@@ -47,7 +47,8 @@ public sealed class RunnerProcess : IAsyncDisposable
 
     public string Log => _log.ToString();
 
-    public static RunnerProcess Start(string name, string storageConnectionString, string clusterName)
+    /// <summary>Starts a runner; <paramref name="settings"/> adds configuration (<c>Section:Key</c>) to the shared timings.</summary>
+    public static RunnerProcess Start(string name, string storageConnectionString, string clusterName, IReadOnlyDictionary<string, string>? settings = null)
     {
         if (!File.Exists(Dll))
         {
@@ -74,7 +75,7 @@ public sealed class RunnerProcess : IAsyncDisposable
         info.Environment["ConnectionStrings__storage"] = storageConnectionString;
         info.Environment["Cluster__RunnerAddress__Host"] = "127.0.0.1";
         info.Environment["Cluster__RunnerAddress__Port"] = runnerPort.ToString(CultureInfo.InvariantCulture);
-        foreach (var (key, value) in ClusterTimings.Settings(clusterName))
+        foreach (var (key, value) in ClusterTimings.Settings(clusterName).Concat(settings ?? new Dictionary<string, string>()))
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
