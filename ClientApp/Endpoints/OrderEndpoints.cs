@@ -39,7 +39,8 @@ public static class OrderEndpoints
     {
         var orders = app.MapGroup("/orders").WithTags("Orders");
 
-        orders.MapPost("", async Task<Results<Accepted<OrderAccepted>, Ok<OrderStatus>, ValidationProblem>> (
+        // On the app, not the group: the group's prefix plus an empty pattern would route (and trace) as "/orders/".
+        app.MapPost("/orders", async Task<Results<Accepted<OrderAccepted>, Ok<OrderStatus>, ValidationProblem>> (
                 PlaceOrderRequest request, bool? wait, IEntityClient entities, IWorkflowClient workflows, CancellationToken cancellationToken) =>
             {
                 if (Validate(request) is { } errors)
@@ -68,6 +69,7 @@ public static class OrderEndpoints
                 await workflows.StartAsync(Orders.Checkout, order, cancellationToken);
                 return TypedResults.Accepted(StatusPath(orderId), new OrderAccepted(orderId, StatusPath(orderId)));
             })
+            .WithTags("Orders")
             .WithName("PlaceOrder")
             .WithSummary("Starts the checkout workflow (reserve each line, charge the card, let it settle, confirm); 202 with the order's Location. " +
                 "?wait=true answers with the outcome instead. Card \"declined\" fails the charge.");
