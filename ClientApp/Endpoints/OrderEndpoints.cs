@@ -23,7 +23,7 @@ public static class OrderEndpoints
 
     public sealed record PlaceOrderRequest(string? OrderId, OrderLine[]? Lines, string? Card = null, int? SettleSeconds = null);
 
-    public sealed record OrderAccepted(string OrderId, string Status);
+    public sealed record OrderAccepted(string OrderId, string StatusUrl);
 
     /// <summary>An order's state: <c>pending</c>, <c>suspended</c> (waiting, e.g. while the charge settles), <c>succeeded</c> or <c>failed</c>.</summary>
     public sealed record OrderStatus(
