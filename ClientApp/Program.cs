@@ -12,8 +12,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 
 // Client-only participant: reads the runner registry from the "storage" Redis connection and sends to
-// entities over outgoing connections; hosts none. Endpoints send through the injected IEntityClient, the
-// entity proxies (MapEntityProxy) through Sharding.
+// entities over outgoing connections; hosts none. Endpoints send through the injected IEntityClient (orders
+// start and steer the checkout workflow through IWorkflowClient), the entity proxies (MapEntityProxy) through Sharding.
 builder.AddClusterClient("storage");
 
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
@@ -48,6 +48,7 @@ app.MapGet("/", (Sharding sharding) => Results.Ok(new
 
 app.MapCartEndpoints();
 app.MapInventoryEndpoints();
+app.MapOrderEndpoints();
 app.MapEntityProxy<Counter>("/counters");
 app.MapClusterEndpoints();
 

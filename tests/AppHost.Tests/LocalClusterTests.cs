@@ -62,7 +62,8 @@ public sealed class LocalClusterTests(LocalClusterFixture cluster)
         Assert.True(answeredBy.Values.Distinct().Count() > 1, $"only {string.Join(", ", answeredBy.Values.Distinct())} answered");
 
         var runners = await http.GetFromJsonAsync<JsonElement>("/cluster/runners", Timeout);
-        Assert.Equal(300, runners.EnumerateArray().Sum(r => r.GetProperty("shards").GetInt32()));
+        // 300 shards in each of the runners' groups: default and workflow (Runner/appsettings.json).
+        Assert.Equal(2 * 300, runners.EnumerateArray().Sum(r => r.GetProperty("shards").GetInt32()));
         Assert.All(runners.EnumerateArray(), r => Assert.True(r.GetProperty("healthy").GetBoolean()));
     }
 

@@ -121,7 +121,7 @@ public sealed class ShopApiTests(LocalClusterFixture cluster)
         using var http = cluster.App.CreateHttpClient("clientapp");
         var document = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Timeout);
         var paths = document.GetProperty("paths");
-        foreach (var path in new[] { "/carts/{cartId}/items", "/carts/{cartId}/checkout", "/carts/{cartId}/watch", "/inventory/{sku}", "/carts/{id}/GetCart", "/inventory/{id}/Restock", "/counters/{id}/Increment", "/cluster/runners" })
+        foreach (var path in new[] { "/carts/{cartId}/items", "/carts/{cartId}/checkout", "/carts/{cartId}/watch", "/inventory/{sku}", "/carts/{id}/GetCart", "/inventory/{id}/Restock", "/counters/{id}/Increment", "/cluster/runners", "/orders", "/orders/{orderId}", "/orders/{orderId}/cancel" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         }
