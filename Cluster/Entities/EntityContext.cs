@@ -31,8 +31,17 @@ public sealed class EntityContext
     /// <summary>Services of the hosting process.</summary>
     public IServiceProvider Services { get; }
 
-    /// <summary>Cancelled when the instance is being stopped (passivation, shard move, shutdown).</summary>
+    /// <summary>
+    /// Cancelled when the instance is being stopped (passivation, shard move, shutdown) and its running handlers have
+    /// not finished within <c>EntityTerminationTimeout</c>: they are interrupted.
+    /// </summary>
     public CancellationToken Stopping => _instance.StoppingToken;
+
+    /// <summary>
+    /// Cancelled as soon as the instance starts stopping, before <see cref="Stopping"/>: for handlers whose work is
+    /// safe to abandon at once (it runs again on the next owner), such as a workflow's replay.
+    /// </summary>
+    internal CancellationToken StopRequested => _instance.StopRequestedToken;
 
     /// <summary>While true the entity is not passivated when idle (Effect's <c>Entity.keepAlive</c>); see <see cref="SetKeepAliveAsync"/>.</summary>
     public bool KeepAlive => _keepAlive is { } state && state != KeepAliveTurnedOff;

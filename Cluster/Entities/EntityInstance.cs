@@ -105,7 +105,8 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
         }
     }
 
-    private CancellationToken StreamsStoppingToken
+    /// <summary>Cancelled as soon as a stop starts (streams end at once; other handlers get until the stop timeout, unless they watch this).</summary>
+    public CancellationToken StopRequestedToken
     {
         get
         {
@@ -382,7 +383,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
             {
                 linked = work.Stream is null
                     ? CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, HandlersToken)
-                    : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, HandlersToken, StreamsStoppingToken);
+                    : CancellationTokenSource.CreateLinkedTokenSource(work.Cancellation, HandlersToken, StopRequestedToken);
                 token = linked.Token;
             }
 
@@ -424,7 +425,7 @@ internal sealed class EntityInstance : IThreadPoolWorkItem
                 work.Cancel(work.Cancellation);
                 return;
             }
-            catch (OperationCanceledException) when (Volatile.Read(ref _interrupted) || (work.Stream is not null && Volatile.Read(ref _stopped)))
+            catch (OperationCanceledException) when (Volatile.Read(ref _interrupted) || Volatile.Read(ref _stopped))
             {
                 work.Fail(new EntityNotAssignedToRunnerException(Address));
                 return;

@@ -50,6 +50,10 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
 
     public async ValueTask<WorkflowResult> RunAsync(WorkflowRunRequest request, CancellationToken cancellationToken)
     {
+        // A replay is abandoned as soon as its shard starts moving (it replays on the next owner), so it does not hold the
+        // stop up waiting for steps its stopping entity no longer takes.
+        using var replay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.StopRequested);
+        cancellationToken = replay.Token;
         var span = Activity.Current;
         span?.SetTag(WorkflowDiagnostics.WorkflowTag, WorkflowName);
         span?.SetTag(WorkflowDiagnostics.ExecutionTag, ExecutionId);
@@ -107,14 +111,20 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
 
     public async ValueTask<ActivityOutcome> ActivityAsync(WorkflowActivityRequest request, CancellationToken cancellationToken)
     {
-        Activity.Current?.SetTag(WorkflowDiagnostics.ActivityTag, request.Name);
-        Activity.Current?.SetTag(WorkflowDiagnostics.AttemptTag, request.Attempt);
+        if (Activity.Current is { } span)
+        {
+            span.DisplayName = $"{span.OperationName}: {request.Name} #{request.Attempt}";   // which step, in the trace view
+            span.SetTag(WorkflowDiagnostics.ActivityTag, request.Name);
+            span.SetTag(WorkflowDiagnostics.AttemptTag, request.Attempt);
+        }
+
         var key = WorkflowKeys.Activity(request.Name, request.Attempt);
         var claim = _activities.Claim(key);
         Func<CancellationToken, Task<byte[]>> body;
         try
         {
-            body = await claim.Task.WaitAsync(ActivityClaimTimeout, sharding.Time, cancellationToken).ConfigureAwait(false);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.StopRequested);
+            body = await claim.Task.WaitAsync(ActivityClaimTimeout, sharding.Time, waiting.Token).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -41,6 +41,7 @@ public static class TestWorkflows
     {
         cluster.AddWorkflow(OrderFlow, async (flow, order, ct) =>
         {
+            probe.Ran($"{order.Id}/replay");
             await Task.Delay(order.Think, ct);   // not a side effect: a slow body outside any activity
             var done = new List<string>();
             for (var step = 1; step <= order.Steps; step++)

@@ -333,6 +333,20 @@ public class WorkflowTests : IAsyncLifetime
         Assert.Equal(WorkflowState.Succeeded, (await Workflows.PollAsync(OrderFlow, "midway"))!.State);
     }
 
+    [Fact]
+    public async Task AShardMovingWhileAReplayIsBetweenStepsDoesNotWaitForItAndTheReplayRunsOnTheNextOwner()
+    {
+        var execute = Workflows.ExecuteAsync(OrderFlow, new Order("moving", Steps: 1, Think: TimeSpan.FromSeconds(4)));
+        await Eventually.True(() => Probe.RunsOf("moving/replay") == 1, Timeout, "the replay is running");
+
+        await Cluster.StopRunnerAsync(OwnerOf("moving"));
+
+        Assert.DoesNotContain(Cluster.Logs.Entries, e => e.Message.Contains("did not stop within", StringComparison.Ordinal));
+        Assert.Equal("step-1", await WithLogs(execute));
+        Assert.Equal(2, Probe.RunsOf("moving/replay"));
+        Assert.Equal(1, Probe.RunsOf("moving/step-1"));
+    }
+
     private Sharding OwnerOf(string executionId)
     {
         var shard = Cluster.Client.GetShardId(executionId, "workflow");

@@ -50,6 +50,7 @@ public sealed class WorkflowTracingTests
             var send = spanById[attempt.ParentSpanId];
             Assert.Contains(spanById[send.ParentSpanId], replays);
             Assert.Equal(1, attempt.GetTagItem("workflow.activity.attempt"));
+            Assert.Equal($"handle Workflow/order.activity: {attempt.GetTagItem("workflow.activity")} #1", attempt.DisplayName);
         });
     }
 }
