@@ -25,8 +25,8 @@ public sealed partial class WorkflowKillTests(ITestOutputHelper output)
     /// <summary>
     /// <see cref="ClusterTimings.ReownershipBound"/>, plus one entity termination timeout: after taking the killed
     /// runner's shards the survivors hand some to each other, and a released shard keeps its lease until the runs on it
-    /// end. A workflow replay that takes its next step while its shard is being released sends that step to its own
-    /// stopping entity, which no longer takes messages, so it ends only when the stop interrupts it.
+    /// end. A replay is abandoned at once, but an activity attempt running on a shard being handed over gets the
+    /// termination timeout to finish.
     /// </summary>
     private static readonly TimeSpan ReownershipBound = ClusterTimings.ReownershipBound + ClusterTimings.EntityTerminationTimeout;
 
