@@ -28,8 +28,9 @@ public sealed class ClusterBuilder
 
     /// <summary>
     /// Hosts the workflow <paramref name="workflow"/> on this runner with <paramref name="body"/> (Effect's
-    /// <c>Workflow.toLayer</c>): executions run here when their shard (in the group <c>workflow</c>, which must be in
-    /// <c>Cluster:AvailableShardGroups</c>) is owned here. The body is replayed on every resume; see <see cref="WorkflowContext"/>.
+    /// <c>Workflow.toLayer</c>): executions run here when their shard is owned here. They live in the shard group
+    /// <c>workflow</c>, which must be in <c>Cluster:AvailableShardGroups</c> on every node and in this runner's
+    /// <c>Cluster:AssignedShardGroups</c>. The body is replayed on every resume; see <see cref="WorkflowContext"/>.
     /// </summary>
     public ClusterBuilder AddWorkflow<TPayload, TResult>(
         WorkflowDefinition<TPayload, TResult> workflow,

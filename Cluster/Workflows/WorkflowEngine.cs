@@ -9,7 +9,7 @@ namespace SocketRunnerAspire.Cluster.Workflows;
 /// the entity type <c>Workflow/{name}</c>, plus the durable clock, all in the shard group <c>workflow</c>. Everything
 /// durable is a persisted entity message, so executions survive restarts and move with their shards.
 /// </summary>
-internal static class WorkflowEngine
+internal static partial class WorkflowEngine
 {
     public static IReadOnlyList<EntityRegistration> Registrations(Sharding sharding, IReadOnlyCollection<WorkflowRegistration> workflows, ILogger logger)
     {
@@ -22,6 +22,11 @@ internal static class WorkflowEngine
         {
             throw new InvalidOperationException(
                 $"This runner hosts workflows, which live in the shard group '{WorkflowKeys.ShardGroup}': add it to Cluster:AvailableShardGroups on every node.");
+        }
+
+        if (!sharding.Options.AssignedShardGroups.Contains(WorkflowKeys.ShardGroup, StringComparer.Ordinal))
+        {
+            LogNotAssigned(logger, WorkflowKeys.ShardGroup);
         }
 
         var client = (WorkflowClient)sharding.Workflows;
@@ -46,4 +51,7 @@ internal static class WorkflowEngine
             .WithConcurrency(0));
         return registrations;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This runner hosts workflows but is not assigned the shard group '{Group}' (Cluster:AssignedShardGroups): no execution will run here")]
+    private static partial void LogNotAssigned(ILogger logger, string group);
 }
