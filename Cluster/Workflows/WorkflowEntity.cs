@@ -25,6 +25,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     private readonly Lock _gate = new();
     private readonly Dictionary<string, DeferredExit> _results = new(StringComparer.Ordinal);
     private readonly ActivityOffers _activities = new();
+    private readonly Dictionary<string, ActivityOutcome> _outcomes = new(StringComparer.Ordinal);
     private bool _running;
     private bool _wakeRequested;
     private volatile bool _interrupted;   // written under _gate
@@ -230,10 +231,18 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     public async Task<ActivityOutcome?> RunActivityAsync(string name, int attempt, Func<CancellationToken, Task<byte[]>> body, bool onlyIfStored, CancellationToken cancellationToken)
     {
         var key = WorkflowKeys.Activity(name, attempt);
+        lock (_gate)
+        {
+            if (_outcomes.TryGetValue(key, out var known))
+            {
+                return known;   // an earlier replay on this instance got it: no round trip to storage
+            }
+        }
+
         if (onlyIfStored)
         {
             return await StoredReplyAsync<ActivityOutcome>(context.Address, WorkflowKeys.ActivityTag, key, cancellationToken).ConfigureAwait(false) is { NotRun: false } done
-                ? done
+                ? Remember(key, done)
                 : null;
         }
 
@@ -250,7 +259,12 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
                 _activities.Release(key, claim);   // answered from storage: nobody claimed it
             }
 
-            if (!outcome.NotRun || tries == 2)
+            if (!outcome.NotRun)
+            {
+                return Remember(key, outcome);
+            }
+
+            if (tries == 2)
             {
                 return outcome;
             }
@@ -262,6 +276,16 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
                 sharding.ReadStorageNow();
             }
         }
+    }
+
+    private ActivityOutcome Remember(string key, ActivityOutcome outcome)
+    {
+        lock (_gate)
+        {
+            _outcomes[key] = outcome;
+        }
+
+        return outcome;
     }
 
     /// <summary>Stores the wake-up of durable sleep <paramref name="name"/> (once: a later replay's is a duplicate and ignored).</summary>
@@ -324,8 +348,17 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     /// <summary>Suspending on failure: the failed attempt's stored outcome is forgotten, so a resume runs it again.</summary>
     private async Task ForgetFailedAttemptAsync(WorkflowContext steps, CancellationToken handler)
     {
-        if (steps.LastFailedActivity is var (name, attempt)
-            && await Storage.RequestIdForPrimaryKeyAsync(context.Address, WorkflowKeys.ActivityTag, WorkflowKeys.Activity(name, attempt), handler).ConfigureAwait(false) is { } id)
+        if (steps.LastFailedActivity is not var (name, attempt))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _outcomes.Remove(WorkflowKeys.Activity(name, attempt));
+        }
+
+        if (await Storage.RequestIdForPrimaryKeyAsync(context.Address, WorkflowKeys.ActivityTag, WorkflowKeys.Activity(name, attempt), handler).ConfigureAwait(false) is { } id)
         {
             await sharding.ResetAsync(id, handler).ConfigureAwait(false);
         }
