@@ -46,7 +46,7 @@ internal static partial class WorkflowEngine
         }
 
         registrations.Add(new EntityDefinition<DurableClockEntity, DurableClockEntity>(WorkflowKeys.ClockEntityType, WorkflowKeys.ShardGroup,
-                _ => new DurableClockEntity(sharding))
+                context => new DurableClockEntity(context, sharding))
             .OnTell<DurableClockWake>((clock, wake, ct) => clock.WakeAsync(wake, ct))
             .WithConcurrency(0));
         return registrations;

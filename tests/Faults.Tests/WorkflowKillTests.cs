@@ -115,7 +115,8 @@ public sealed partial class WorkflowKillTests(ITestOutputHelper output)
             var movedAndCompleted = victimsOrders.Count(id => runs.TryGetValue((id, "confirm"), out var confirms) && confirms[^1].Pid != victim.Pid);
             report.Line($"ledger: {ledger.Count} activity runs; re-run after the kill: {reRun.Count(r => r.Key.Activity == "charge")} charges, {reRun.Count(r => r.Key.Activity == "confirm")} confirms; " +
                 $"{movedAndCompleted} of the killed runner's orders confirmed on a survivor; " +
-                $"{cluster.LiveRunners.Sum(r => StopTimedOut().Count(r.Log))} workflow executions interrupted on a shard handoff between survivors (see ReownershipBound)");
+                $"{cluster.LiveRunners.Sum(r => StopTimedOut().Count(r.Log))} workflow entities interrupted on a shard handoff between survivors (see ReownershipBound)" +
+                string.Concat(cluster.LiveRunners.SelectMany(r => StopTimedOut().Matches(r.Log)).Select(m => "\n  " + m.Value)));
             foreach (var order in orders)
             {
                 var confirmation = confirmations[order.OrderId];
@@ -203,6 +204,6 @@ public sealed partial class WorkflowKillTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex("Entity Workflow/.* did not stop within")]
+    [GeneratedRegex("Entity Workflow/.* did not stop within[^\n]*")]
     private static partial Regex StopTimedOut();
 }
