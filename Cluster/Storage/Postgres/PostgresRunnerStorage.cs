@@ -175,16 +175,16 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             batch.Connection = connection;
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (heartbeat)
-            {
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            // The heartbeat returns no rows: every row read is a shard id of the lock statement.
             var held = new HashSet<string>(StringComparer.Ordinal);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            do
             {
-                held.Add(reader.GetString(0));
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    held.Add(reader.GetString(0));
+                }
             }
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
 
             // In the order asked for, as the other storages answer.
             return shards.Where(s => held.Remove(s.ToString())).ToArray();

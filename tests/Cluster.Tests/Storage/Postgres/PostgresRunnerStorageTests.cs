@@ -1,4 +1,5 @@
 using Npgsql;
+using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Storage;
 using SocketRunnerAspire.Cluster.Storage.Postgres;
@@ -18,7 +19,7 @@ public sealed class PostgresRunnerStorageTests(PostgresServerFixture postgres) :
         Skip.If(SkipReason is not null, SkipReason);
         var prefix = PostgresServerFixture.UniquePrefix();
         var storage = new PostgresRunnerStorage(postgres.DataSource, Lease, prefix);
-        var a = new SocketRunnerAspire.Cluster.Addressing.RunnerAddress("10.0.0.1", 34431);
+        var a = new RunnerAddress("10.0.0.1", 34431);
 
         var id = await storage.RegisterAsync(new RunnerInfo(a, ["default", "workflow"], 2), true, default);
         await storage.AcquireAsync(a, [new("default", 5)], default);
@@ -51,6 +52,8 @@ public sealed class PostgresRunnerStorageTests(PostgresServerFixture postgres) :
     [Fact]
     public void RejectsATablePrefixThatIsNotAPlainIdentifier()
     {
-        Assert.Throws<ArgumentException>(() => new PostgresRunnerStorage(NpgsqlDataSource.Create("Host=127.0.0.1"), Lease, "x; DROP TABLE y"));
+        using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1");
+        Assert.Throws<ArgumentException>(() => new PostgresRunnerStorage(dataSource, Lease, "x; DROP TABLE y"));
+        Assert.Throws<ArgumentException>(() => new PostgresRunnerStorage(dataSource, Lease, "Cluster"));
     }
 }
