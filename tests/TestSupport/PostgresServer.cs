@@ -7,7 +7,7 @@ namespace SocketRunnerAspire.TestSupport;
 /// A throw-away PostgreSQL server for tests: <c>initdb</c> into a temp directory, then <c>pg_ctl start</c> of a
 /// <c>postgres</c> listening only on 127.0.0.1 and a free port (its Unix socket in that directory, <c>fsync=off</c>),
 /// trust authentication for user <c>postgres</c>. <see cref="DisposeAsync"/> stops it (immediate shutdown) and deletes
-/// the directory. PostgreSQL refuses to run as root: then the directory is given to the <c>postgres</c> user and the
+/// the directory; <see cref="StopAsync"/> and <see cref="StartAsync"/> again restart it on the same port. PostgreSQL refuses to run as root: then the directory is given to the <c>postgres</c> user and the
 /// binaries run as that user (<c>runuser -u postgres --</c>).
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
@@ -74,13 +74,17 @@ public sealed class PostgresServer : IAsyncDisposable
         _started = true;
     }
 
-    /// <summary>Stops the server at once (immediate shutdown: the next start recovers). Nothing happens when it is not running.</summary>
-    public async Task StopAsync()
+    /// <summary>
+    /// Stops the server: a fast shutdown (clients are disconnected, every commit is kept for the next
+    /// <see cref="StartAsync"/>), or an immediate one, which with <c>synchronous_commit=off</c> may lose the latest
+    /// commits. Nothing happens when it is not running.
+    /// </summary>
+    public async Task StopAsync(bool immediate = false)
     {
         if (_started)
         {
             _started = false;
-            await RunAsync(Path.Combine(BinDirectory!, "pg_ctl"), ["stop", "-w", "-D", DataDirectory, "-m", "immediate"], asPostgres: RunsAsRoot);
+            await RunAsync(Path.Combine(BinDirectory!, "pg_ctl"), ["stop", "-w", "-D", DataDirectory, "-m", immediate ? "immediate" : "fast"], asPostgres: RunsAsRoot);
         }
     }
 
@@ -88,7 +92,7 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         try
         {
-            await StopAsync();
+            await StopAsync(immediate: true);
         }
         catch (InvalidOperationException)
         {

@@ -62,7 +62,15 @@ public sealed partial class PostgresMessageStorage : IMessageStorage
     public Task<SaveRequestResult> SaveRequestAsync(PersistedRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        PostgresMessageCodec.CheckFits(request);
+        try
+        {
+            PostgresMessageCodec.CheckFits(request);
+        }
+        catch (MalformedMessageException ex)
+        {
+            return Task.FromException<SaveRequestResult>(ex);
+        }
+
         var (traceId, spanId, sampled) = PostgresMessageCodec.TraceColumns(request.TraceParent);
         var key = request.StorageKey;
         return Run<SaveRequestResult>(async () =>

@@ -46,9 +46,14 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
     }
 
     /// <inheritdoc />
-    public Task<long> RegisterAsync(RunnerInfo runner, bool healthy, CancellationToken cancellationToken) => Run(async () =>
+    public Task<long> RegisterAsync(RunnerInfo runner, bool healthy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runner);
+        return RegisterCoreAsync(runner, healthy, cancellationToken);
+    }
+
+    private Task<long> RegisterCoreAsync(RunnerInfo runner, bool healthy, CancellationToken cancellationToken) => Run(async () =>
+    {
         var address = runner.Address.ToString();
         if (address.Length > 255)
         {

@@ -106,7 +106,19 @@ public sealed class PostgresSocketClusterTests(PostgresServerFixture postgres, I
         // Exactly once, except what the killed runner had finished but not yet recorded as done when it died.
         var history = cluster.Probe.History.ToArray();
         var reruns = cluster.Probe.Runs.Where(run => run.Value > 1).Select(run => run.Key).ToArray();
-        output.WriteLine($"{reruns.Length} messages ran again after the kill");
+        output.WriteLine($"{reruns.Length} messages ran again after the kill (victim {victim.Address})");
+        foreach (var key in reruns)
+        {
+            output.WriteLine($"{key} ran on {string.Join(", ", history.Where(h => h.Key == key).Select(h => h.Runner))}");
+        }
+
+        if (reruns.Length > 0)
+        {
+            foreach (var (level, category, message) in cluster.Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning))
+            {
+                output.WriteLine($"{level} {category}: {message}");
+            }
+        }
         Assert.All(reruns, key =>
         {
             var runners = history.Where(h => h.Key == key).Select(h => h.Runner).ToArray();
