@@ -2,14 +2,18 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using SocketRunnerAspire.Cluster.Configuration;
 
 namespace SocketRunnerAspire.AppHost.Storage;
 
-/// <summary>Adds the cluster's Redis-protocol storage, choosing a container or Garnet.</summary>
+/// <summary>Adds the cluster's storage: a Redis container, Garnet, an external Redis or an external PostgreSQL server.</summary>
 public static class ClusterStorageExtensions
 {
     /// <summary>Configuration key that selects the <see cref="StorageMode"/>.</summary>
     public const string ModeKey = "Storage:Mode";
+
+    /// <summary>The environment variable that tells a node which storage its connection string is (<c>Cluster__Storage</c>).</summary>
+    public static readonly string StorageKindVariable = ClusterConfigurationKeys.ToEnvironmentVariable(ClusterConfigurationKeys.Storage);
 
     /// <summary>Name of the Garnet server resource (Garnet mode).</summary>
     public const string GarnetResourceName = "garnet";
@@ -45,15 +49,16 @@ public static class ClusterStorageExtensions
             });
         }
 
-        if (mode == StorageMode.External)
+        if (mode is StorageMode.External or StorageMode.Postgres)
         {
             if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(name)))
             {
                 throw new InvalidOperationException(
-                    $"{ModeKey}=External needs the connection string ConnectionStrings:{name} (user secrets, environment or command line).");
+                    $"{ModeKey}={mode} needs the connection string ConnectionStrings:{name} (user secrets, environment or command line).");
             }
 
-            LogAtStart(builder, logger => logger.LogInformation("Cluster storage: the external server in ConnectionStrings:{Name}.", name));
+            LogAtStart(builder, logger => logger.LogInformation("Cluster storage: the external {Kind} server in ConnectionStrings:{Name}.",
+                mode == StorageMode.Postgres ? "PostgreSQL" : "Redis", name));
             return new ClusterStorage(mode, builder.AddConnectionString(name), Server: null);
         }
 
@@ -85,11 +90,19 @@ public static class ClusterStorageExtensions
             return Task.CompletedTask;
         });
 
-    /// <summary>Gives <paramref name="project"/> the storage connection string and starts it once storage is healthy.</summary>
+    /// <summary>
+    /// Gives <paramref name="project"/> the storage connection string (and, for PostgreSQL, <c>Cluster:Storage=Postgres</c>)
+    /// and starts it once storage is healthy.
+    /// </summary>
     public static IResourceBuilder<T> WithClusterStorage<T>(this IResourceBuilder<T> project, ClusterStorage storage)
         where T : IResourceWithEnvironment, IResourceWithWaitSupport
     {
         project.WithReference(storage.Connection);
+        if (storage.Mode == StorageMode.Postgres)
+        {
+            project.WithEnvironment(StorageKindVariable, ClusterConfigurationKeys.PostgresStorage);
+        }
+
         return storage.Server is null ? project : project.WaitFor(storage.Server);
     }
 }

@@ -22,6 +22,21 @@ public static class ClusterConfigurationKeys
     /// <summary>The advertised port of a runner.</summary>
     public const string RunnerAddressPort = RunnerAddress + ":Port";
 
+    /// <summary>
+    /// Which storage the named connection of <c>AddClusterRunner</c>/<c>AddClusterClient</c> is: <see cref="RedisStorage"/>
+    /// (the default; a StackExchange.Redis connection string) or <see cref="PostgresStorage"/> (an Npgsql one).
+    /// </summary>
+    public const string Storage = Section + ":Storage";
+
+    /// <summary>The <see cref="Storage"/> value for Redis (or Garnet) storage.</summary>
+    public const string RedisStorage = "Redis";
+
+    /// <summary>The <see cref="Storage"/> value for PostgreSQL storage in Effect's SQL tables.</summary>
+    public const string PostgresStorage = "Postgres";
+
+    /// <summary>The prefix of the PostgreSQL tables (<c>{prefix}_runners</c>, …; Effect's default <c>cluster</c>).</summary>
+    public const string PostgresTablePrefix = Section + ":Postgres:TablePrefix";
+
     /// <summary>The socket transport's settings (<c>RunnerSocketOptions</c>).</summary>
     public const string Socket = Section + ":Socket";
 

@@ -9,7 +9,8 @@ public static class ClusterClientHostingExtensions
 {
     /// <summary>
     /// Joins the cluster as a client-only participant: reads the runner registry from Redis on the Aspire connection
-    /// <paramref name="connectionName"/> (<c>ConnectionStrings:{connectionName}</c>, as <c>AddRedisClient</c>) and sends to
+    /// <paramref name="connectionName"/> (<c>ConnectionStrings:{connectionName}</c>, as <c>AddRedisClient</c>; PostgreSQL when
+    /// <c>Cluster:Storage</c> is <c>Postgres</c>) and sends to
     /// entities over outgoing socket connections; hosts none, whatever <c>Cluster:RunnerAddress</c> says. Adds the
     /// readiness check <c>cluster-client</c> (tag <c>ready</c>): healthy when storage is reachable and at least one runner
     /// is healthy. <paramref name="configure"/> may register entity types to look up their shard group.

@@ -8,7 +8,8 @@ public static class ClusterRunnerHostingExtensions
 {
     /// <summary>
     /// Joins the cluster as a runner: Redis RunnerStorage and MessageStorage on the Aspire Redis connection
-    /// <paramref name="connectionName"/> (<c>ConnectionStrings:{connectionName}</c>, as <c>AddRedisClient</c>), serves the
+    /// <paramref name="connectionName"/> (<c>ConnectionStrings:{connectionName}</c>, as <c>AddRedisClient</c>), or PostgreSQL
+    /// ones in Effect's SQL tables when <c>Cluster:Storage</c> is <c>Postgres</c> (an Npgsql connection string), serves the
     /// runner protocol on <c>Cluster:RunnerAddress</c> with the socket transport (<c>Cluster:Socket</c>), and hosts the
     /// entities, singleton jobs and cron schedules registered in <paramref name="configure"/>. Adds the readiness check
     /// <c>cluster-runner</c> (tag <c>ready</c>): healthy when registered and holding the leases of its shards.

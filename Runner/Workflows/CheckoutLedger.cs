@@ -11,7 +11,7 @@ namespace SocketRunnerAspire.Runner.Workflows;
 /// run the next owner repeated after a crash (allowed) from an activity run twice (a bug). Off by default: then it only
 /// passes the result through.
 /// </summary>
-public sealed class CheckoutLedger(IConnectionMultiplexer redis, IOptions<ShardingOptions> options, IConfiguration configuration)
+public sealed class CheckoutLedger(IServiceProvider services, IOptions<ShardingOptions> options, IConfiguration configuration)
 {
     public const string EnabledKey = "Checkout:Ledger";
 
@@ -25,6 +25,9 @@ public sealed class CheckoutLedger(IConnectionMultiplexer redis, IOptions<Shardi
         if (_enabled)
         {
             var entry = JsonSerializer.Serialize(new { order = orderId, activity, pid = Environment.ProcessId, result }, Json);
+            // Only crash tests turn it on, on Redis storage; off, a runner on PostgreSQL storage needs no Redis.
+            var redis = services.GetService<IConnectionMultiplexer>()
+                ?? throw new InvalidOperationException($"{EnabledKey} needs the cluster's Redis storage.");
             await redis.GetDatabase().ListRightPushAsync($"{options.Value.Name}:checkout-ledger", entry);
         }
 

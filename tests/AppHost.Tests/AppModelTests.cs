@@ -54,9 +54,42 @@ public sealed class AppModelTests
     public async Task AnUnknownStorageModeNamesTheChoices()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["--Storage:Mode=Cassandra"], Timeout));
+
+        Assert.Contains("Auto, Container, Garnet, External, Postgres", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostgresStorageIsTheConfiguredConnectionStringAndTellsEveryProjectItIsPostgres()
+    {
+        const string connection = "Host=127.0.0.1;Port=5432;Username=cluster;Database=cluster";
+        await using var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--Storage:Mode=Postgres", $"--ConnectionStrings:storage={connection}", "--Cluster:Runners=2"], Timeout);
+
+        Assert.DoesNotContain(appHost.Resources, r => r.Name == "garnet" || r is ContainerResource);
+        var storage = Assert.Single(appHost.Resources.OfType<IResourceWithConnectionString>(), r => r.Name == "storage");
+        Assert.Equal(connection, await storage.GetConnectionStringAsync(Timeout));
+        var projects = appHost.Resources.OfType<ProjectResource>().ToArray();
+        Assert.Equal(["clientapp", "runner-1", "runner-2"], projects.Select(p => p.Name).Order(StringComparer.Ordinal));
+        foreach (var project in projects)
+        {
+            var context = new EnvironmentCallbackContext(new Aspire.Hosting.DistributedApplicationExecutionContext(Aspire.Hosting.DistributedApplicationOperation.Publish));
+            foreach (var callback in project.Annotations.OfType<EnvironmentCallbackAnnotation>())
+            {
+                await callback.Callback(context);
+            }
+
+            Assert.Equal("Postgres", context.EnvironmentVariables["Cluster__Storage"]);
+        }
+    }
+
+    [Fact]
+    public async Task PostgresStorageWithoutAConnectionStringIsAClearError()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
             DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["--Storage:Mode=Postgres"], Timeout));
 
-        Assert.Contains("Auto, Container, Garnet, External", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("Storage:Mode=Postgres needs the connection string ConnectionStrings:storage", Flatten(error), StringComparison.Ordinal);
     }
 
     private static string Flatten(Exception error) => string.Join(" | ", Enumerate(error).Select(e => e.Message));

@@ -1,0 +1,25 @@
+using SocketRunnerAspire.Cluster.Errors;
+
+namespace SocketRunnerAspire.Cluster.Storage.Postgres;
+
+/// <summary>Runs an Npgsql call and turns every failure into a <see cref="PersistenceException"/> (Effect maps every SQL error to <c>PersistenceError</c>).</summary>
+internal static class PostgresCall
+{
+    public static async Task<T> Run<T>(string storage, Func<Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not ClusterException)
+        {
+            // NpgsqlException (server errors, broken connections, command timeouts), a pool exhausted or disposed
+            // (InvalidOperationException, ObjectDisposedException), a socket torn down: all mean the same to callers.
+            throw new PersistenceException($"{storage} failed: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using Npgsql;
+
+namespace SocketRunnerAspire.Cluster.Storage.Postgres;
+
+/// <summary>
+/// Creates Effect's SQL cluster tables (PostgreSQL dialect of <c>SqlRunnerStorage.ts</c> and <c>SqlMessageStorage.ts</c>)
+/// if they do not exist. The runner tables are created with IF NOT EXISTS, as Effect does. The message tables are
+/// Effect's migrations <c>0001_create_tables</c> and <c>0002_entity_type_size</c>, recorded in <c>{prefix}_migrations</c>
+/// (Effect's <c>Migrator</c> layout: <c>migration_id</c>, <c>created_at</c>, <c>name</c>) so an Effect runtime on the same
+/// database sees them applied. Deviation: the column <c>rpc_kind</c> (request, stream or tell, which Effect reads from the
+/// RPC's schema instead) is added to <c>{prefix}_messages</c> outside the migrations (ADD COLUMN IF NOT EXISTS), so it
+/// never takes a migration number Effect may use later. Concurrent creators are serialised by a transaction-scoped
+/// advisory lock (and the migrations table lock Effect's migrator takes).
+/// </summary>
+internal static class PostgresSchema
+{
+    public static async Task EnsureRunnerTablesAsync(NpgsqlDataSource dataSource, PostgresTables tables, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"""
+            SELECT pg_advisory_xact_lock(hashtext('{tables.Prefix}_schema'));
+            CREATE TABLE IF NOT EXISTS {tables.Runners} (
+              machine_id SERIAL PRIMARY KEY,
+              address VARCHAR(255) NOT NULL,
+              runner TEXT NOT NULL,
+              healthy BOOLEAN NOT NULL DEFAULT TRUE,
+              last_heartbeat TIMESTAMP NOT NULL DEFAULT NOW(),
+              UNIQUE (address)
+            );
+            CREATE TABLE IF NOT EXISTS {tables.Locks} (
+              shard_id VARCHAR(50) PRIMARY KEY,
+              address VARCHAR(255) NOT NULL,
+              acquired_at TIMESTAMP NOT NULL
+            );
+            """, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task EnsureMessageTablesAsync(NpgsqlDataSource dataSource, PostgresTables tables, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"""
+            SELECT pg_advisory_xact_lock(hashtext('{tables.Prefix}_schema'));
+            CREATE TABLE IF NOT EXISTS {tables.Migrations} (
+              migration_id INTEGER PRIMARY KEY,
+              created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(),
+              name TEXT NOT NULL
+            );
+            LOCK TABLE {tables.Migrations} IN ACCESS EXCLUSIVE MODE;
+            """, cancellationToken).ConfigureAwait(false);
+
+        await using (var latest = new NpgsqlCommand($"SELECT COALESCE(MAX(migration_id), 0) FROM {tables.Migrations}", connection))
+        {
+            var applied = Convert.ToInt32(await latest.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (applied < 1)
+            {
+                await ExecuteAsync(connection, CreateTables(tables) + $"INSERT INTO {tables.Migrations} (migration_id, name) VALUES (1, 'create_tables');", cancellationToken).ConfigureAwait(false);
+            }
+
+            if (applied < 2)
+            {
+                await ExecuteAsync(connection, $"""
+                    ALTER TABLE {tables.Messages} ALTER COLUMN entity_type TYPE VARCHAR(150);
+                    INSERT INTO {tables.Migrations} (migration_id, name) VALUES (2, 'entity_type_size');
+                    """, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await ExecuteAsync(connection, $"ALTER TABLE {tables.Messages} ADD COLUMN IF NOT EXISTS rpc_kind SMALLINT;", cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string CreateTables(PostgresTables tables) => $"""
+        CREATE TABLE IF NOT EXISTS {tables.Messages} (
+          id BIGINT PRIMARY KEY,
+          rowid BIGSERIAL NOT NULL,
+          message_id VARCHAR(255),
+          shard_id VARCHAR(50) NOT NULL,
+          entity_type VARCHAR(50) NOT NULL,
+          entity_id VARCHAR(255) NOT NULL,
+          kind INT NOT NULL,
+          tag VARCHAR(50),
+          payload TEXT,
+          headers TEXT,
+          trace_id VARCHAR(32),
+          span_id VARCHAR(16),
+          sampled BOOLEAN,
+          processed BOOLEAN NOT NULL DEFAULT FALSE,
+          request_id BIGINT NOT NULL,
+          reply_id BIGINT,
+          last_reply_id BIGINT,
+          last_read TIMESTAMP,
+          deliver_at BIGINT,
+          UNIQUE (message_id)
+        );
+        CREATE INDEX IF NOT EXISTS {tables.Messages}_shard_idx ON {tables.Messages} (shard_id, processed, last_read, deliver_at);
+        CREATE INDEX IF NOT EXISTS {tables.Messages}_request_id_idx ON {tables.Messages} (request_id);
+        CREATE TABLE IF NOT EXISTS {tables.Replies} (
+          id BIGINT PRIMARY KEY,
+          rowid BIGSERIAL NOT NULL,
+          kind INT,
+          request_id BIGINT NOT NULL,
+          payload TEXT NOT NULL,
+          sequence INT,
+          acked BOOLEAN NOT NULL DEFAULT FALSE,
+          UNIQUE (request_id, kind),
+          UNIQUE (request_id, sequence)
+        );
+        CREATE INDEX IF NOT EXISTS {tables.Replies}_request_lookup_idx ON {tables.Replies} (request_id, kind, acked);
+
+        """;
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
