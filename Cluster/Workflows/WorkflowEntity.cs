@@ -23,9 +23,8 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     private static readonly TimeSpan ActivityClaimTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, DeferredExit> _results = new(StringComparer.Ordinal);
     private readonly ActivityOffers _activities = new();
-    private readonly Dictionary<string, ActivityOutcome> _outcomes = new(StringComparer.Ordinal);
+    private readonly ExecutionMemory _memory = new();
     private bool _running;
     private bool _wakeRequested;
     private volatile bool _interrupted;   // written under _gate
@@ -163,7 +162,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
         bool running;
         lock (_gate)
         {
-            _results[request.Name] = request.Exit;
+            _memory.RememberDeferred(request.Name, request.Exit, overwrite: true);
             _interrupted |= interrupt;
             running = _running;
             if (running)
@@ -202,12 +201,9 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     /// <summary>The value deferred <paramref name="name"/> was completed with, from this instance or storage; null when it was not.</summary>
     public async Task<DeferredExit?> ResultOfAsync(string name, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        if (_memory.TryGetDeferred(name, out var known))
         {
-            if (_results.TryGetValue(name, out var known))
-            {
-                return known;
-            }
+            return known;
         }
 
         var stored = await StoredReplyAsync<DeferredExit>(context.Address, WorkflowKeys.DeferredTag, name, cancellationToken).ConfigureAwait(false);
@@ -216,11 +212,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
             return null;
         }
 
-        lock (_gate)
-        {
-            _results.TryAdd(name, stored);
-        }
-
+        _memory.RememberDeferred(name, stored, overwrite: false);
         return stored;
     }
 
@@ -231,18 +223,15 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
     public async Task<ActivityOutcome?> RunActivityAsync(string name, int attempt, Func<CancellationToken, Task<byte[]>> body, bool onlyIfStored, CancellationToken cancellationToken)
     {
         var key = WorkflowKeys.Activity(name, attempt);
-        lock (_gate)
+        if (_memory.TryGetOutcome(key, out var known))
         {
-            if (_outcomes.TryGetValue(key, out var known))
-            {
-                return known;   // an earlier replay on this instance got it: no round trip to storage
-            }
+            return known;   // an earlier replay on this instance got it: no round trip to storage
         }
 
         if (onlyIfStored)
         {
             return await StoredReplyAsync<ActivityOutcome>(context.Address, WorkflowKeys.ActivityTag, key, cancellationToken).ConfigureAwait(false) is { NotRun: false } done
-                ? Remember(key, done)
+                ? _memory.RememberOutcome(key, done)
                 : null;
         }
 
@@ -261,7 +250,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
 
             if (!outcome.NotRun)
             {
-                return Remember(key, outcome);
+                return _memory.RememberOutcome(key, outcome);
             }
 
             if (tries == 2)
@@ -276,16 +265,6 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
                 sharding.ReadStorageNow();
             }
         }
-    }
-
-    private ActivityOutcome Remember(string key, ActivityOutcome outcome)
-    {
-        lock (_gate)
-        {
-            _outcomes[key] = outcome;
-        }
-
-        return outcome;
     }
 
     /// <summary>Stores the wake-up of durable sleep <paramref name="name"/> (once: a later replay's is a duplicate and ignored).</summary>
@@ -353,10 +332,7 @@ internal sealed partial class WorkflowEntity(EntityContext context, Sharding sha
             return;
         }
 
-        lock (_gate)
-        {
-            _outcomes.Remove(WorkflowKeys.Activity(name, attempt));
-        }
+        _memory.ForgetOutcome(WorkflowKeys.Activity(name, attempt));
 
         if (await Storage.RequestIdForPrimaryKeyAsync(context.Address, WorkflowKeys.ActivityTag, WorkflowKeys.Activity(name, attempt), handler).ConfigureAwait(false) is { } id)
         {
