@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
+using static SocketRunnerAspire.Cluster.Storage.Postgres.PostgresCall;
 
 namespace SocketRunnerAspire.Cluster.Storage.Postgres;
 
@@ -383,24 +384,8 @@ public sealed partial class PostgresMessageStorage : IMessageStorage
         return command;
     }
 
-    /// <summary>A batch: its commands run in one round trip and one implicit transaction.</summary>
-    private static NpgsqlBatch Batch(params NpgsqlBatchCommand[] commands)
-    {
-        var batch = new NpgsqlBatch();
-        foreach (var command in commands)
-        {
-            batch.BatchCommands.Add(command);
-        }
-
-        return batch;
-    }
-
-    private async Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
-        await PostgresCall.Run(Storage, async () =>
-        {
-            await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-            return await operation().ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+    private Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
+        PostgresCall.Run(Storage, _schema, operation, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stored request {RequestId} cannot be decoded; it is skipped and answered with a MalformedMessage failure")]
     private static partial void LogMalformedRequest(ILogger logger, Exception exception, long requestId);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using SocketRunnerAspire.Cluster.Addressing;
 using SocketRunnerAspire.Cluster.Errors;
+using static SocketRunnerAspire.Cluster.Storage.Postgres.PostgresCall;
 
 namespace SocketRunnerAspire.Cluster.Storage.Postgres;
 
@@ -218,18 +219,6 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
         return command;
     }
 
-    /// <summary>A batch: its commands run in one round trip and one implicit transaction.</summary>
-    private static NpgsqlBatch Batch(params NpgsqlBatchCommand[] commands)
-    {
-        var batch = new NpgsqlBatch();
-        foreach (var command in commands)
-        {
-            batch.BatchCommands.Add(command);
-        }
-
-        return batch;
-    }
-
     private static RunnerInfo? TryParse(string address, string json)
     {
         try
@@ -243,12 +232,8 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
         }
     }
 
-    private async Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
-        await PostgresCall.Run(Storage, async () =>
-        {
-            await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-            return await operation().ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+    private Task<T> Run<T>(Func<Task<T>> operation, CancellationToken cancellationToken) =>
+        PostgresCall.Run(Storage, _schema, operation, cancellationToken);
 
     private sealed record AddressRecord(
         [property: System.Text.Json.Serialization.JsonPropertyName("host")] string Host,
