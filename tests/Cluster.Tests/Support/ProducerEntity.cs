@@ -12,6 +12,7 @@ public sealed class ProducerProbe
     /// <summary>The last item a producer yielded.</summary>
     public int Produced => Volatile.Read(ref _produced);
 
+    /// <summary>Completed when a producer stopped before its end because its token was cancelled.</summary>
     public TaskCompletionSource Interrupted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal void Yielding(int item) => Volatile.Write(ref _produced, item);
@@ -25,11 +26,25 @@ public sealed class Producer(ProducerProbe probe)
 {
     public async IAsyncEnumerable<int> Produce(Produce message, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var interrupted = cancellationToken.Register(() => probe.Interrupted.TrySetResult());
-        for (var i = 1; i <= message.N; i++)
+        // Observed as the enumeration ends, not by a token registration: the runtime may dispose this iterator (its
+        // write of an item was cancelled) before the cancelling thread reaches a registration made here, which then never runs.
+        var finished = false;
+        try
         {
-            probe.Yielding(i);
-            yield return i;
+            for (var i = 1; i <= message.N; i++)
+            {
+                probe.Yielding(i);
+                yield return i;
+            }
+
+            finished = true;
+        }
+        finally
+        {
+            if (!finished && cancellationToken.IsCancellationRequested)
+            {
+                probe.Interrupted.TrySetResult();
+            }
         }
     }
 }
