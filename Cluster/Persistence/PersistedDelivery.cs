@@ -39,6 +39,7 @@ internal sealed partial class PersistedDelivery
     private ConcurrentDictionary<long, PersistedReply> _recentlyCompleted = new();
 
     private readonly UnhostedTypeRequests _unhosted;
+    private readonly EarlierRuns _earlier;
 
     public PersistedDelivery(
         ShardingOptions options, IMessageStorage messages, EntityHost entities, ShardOwnership ownership, ReplyPoller replies,
@@ -56,16 +57,27 @@ internal sealed partial class PersistedDelivery
         _logger = logger;
         _stopping = stopping;
         _unhosted = new UnhostedTypeRequests(options, messages, time, logger);
+        _earlier = new EarlierRuns(options, messages, time);
     }
 
     /// <summary>Runs <paramref name="request"/> here (or joins its run) and returns the saved final reply.</summary>
     public Task<PersistedReply> RunAsync(PersistedRequest request, CancellationToken cancellationToken) =>
-        Start(request, follow: false).Done.Task.WaitAsync(cancellationToken);
+        MayHaveRun(request)
+            ? RunAfterLookUpAsync(request, cancellationToken)
+            : Start(request, follow: false).Done.Task.WaitAsync(cancellationToken);
+
+    private async Task<PersistedReply> RunAfterLookUpAsync(PersistedRequest request, CancellationToken cancellationToken)
+    {
+        var run = await StartAfterLookUpAsync(request, follow: false, cancellationToken).ConfigureAwait(false);
+        return await run.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Runs a stream request here and yields each chunk (encoded with its sequence) once it is saved.</summary>
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> FollowAsync(PersistedRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var run = Start(request, follow: true);
+        var run = MayHaveRun(request)
+            ? await StartAfterLookUpAsync(request, follow: true, cancellationToken).ConfigureAwait(false)
+            : Start(request, follow: true);
         await foreach (var chunk in run.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return PersistedReplyCodec.Encode(chunk);
@@ -136,6 +148,35 @@ internal sealed partial class PersistedDelivery
     /// <summary>A storage pass is about to read: from now on it can only miss completions recorded after this.</summary>
     public void BeginStoragePass() => _recentlyCompleted = new ConcurrentDictionary<long, PersistedReply>();
 
+    /// <summary>Shards just acquired: requests made before this may have run on their previous owner.</summary>
+    public void OnShardsAcquired(IReadOnlyCollection<ShardId> shards) => _earlier.ShardsAcquired(shards);
+
+    /// <summary>A request sent by RPC that is not running here and may have run already (see <see cref="EarlierRuns"/>).</summary>
+    private bool MayHaveRun(PersistedRequest request) =>
+        !_runs.ContainsKey(request.Id) && !_recentlyCompleted.ContainsKey(request.Id) && _earlier.MayHaveRun(request);
+
+    /// <summary>
+    /// Starts <paramref name="request"/> as storage has it: unfinished (with its interrupt and last saved chunk, as a
+    /// storage pass would), or finished, answered with its saved reply instead of running again.
+    /// </summary>
+    private async Task<PersistedRun> StartAfterLookUpAsync(PersistedRequest request, bool follow, CancellationToken cancellationToken)
+    {
+        var (unfinished, final) = await _earlier.LookUpAsync(request, cancellationToken).ConfigureAwait(false);
+        if (unfinished is not null)
+        {
+            return Start(unfinished.Request, follow, unfinished.Interrupted, unfinished.LastChunk, unfinished.LastSentChunk);
+        }
+
+        if (final is not null)
+        {
+            var completed = new PersistedRun(request, lastChunk: -1, followed: false);
+            completed.Complete(final);
+            return completed;
+        }
+
+        return Start(request, follow);
+    }
+
     /// <summary>Hands a request read from storage to its entity, unless it is running here already (then only its interrupt flag applies).</summary>
     public void StartFromStorage(UnprocessedMessage message)
     {
@@ -201,6 +242,7 @@ internal sealed partial class PersistedDelivery
                 : await ExecuteAsync(run).ConfigureAwait(false);
             await SaveReplyAsync(final, request.Address).ConfigureAwait(false);
             _recentlyCompleted[request.Id] = final;
+            _earlier.Completed(request.Id);
             run.Complete(final);
             _replies.Complete(final);
         }

@@ -49,6 +49,7 @@ internal sealed partial class StorageReadLoop : IShardListener
 
     void IShardListener.OnShardsAcquired(IReadOnlyCollection<ShardId> shards)
     {
+        _delivery.OnShardsAcquired(shards);
         // Persisted messages the previous owner had read are leased to it; end those leases before reading.
         foreach (var shard in shards)
         {

@@ -71,10 +71,14 @@ public sealed class PostgresSocketClusterTests(PostgresServerFixture postgres, I
         Assert.NotEqual(owner.Address, cluster.Probe.HandledBy["survivor"]);
     }
 
-    // Known bug, open: in 1 of the first CI runs on PostgreSQL one request ran twice on the same surviving runner after
-    // the kill (m-1372 ran on 127.0.0.1:33893 twice). At-least-once holds; the once-only guarantee the Redis storage
-    // keeps (the same test on Garnet passes) does not yet. Skipped rather than loosened until the cause is found.
-    [SkippableFact(Skip = "Known bug: a rare duplicate run on a surviving runner with PostgreSQL storage (see the comment above); under investigation.")]
+    // Known bug, open: about 1 run in 5 on a 2-core machine under heavy load (never in 50 runs on a quieter one), one
+    // request runs twice on the same surviving runner after the kill (m-1372, later m-1264). At-least-once holds; the
+    // once-only guarantee the Redis storage keeps (the same test on Garnet passes) does not yet. Ruled out so far: the
+    // final-reply save marks the row processed in the same implicit transaction; the read is SELECT ... FOR UPDATE (a
+    // concurrently processed row is re-checked and skipped); no lease was lost and no storage call failed in the failing
+    // runs (no warning logged); this runtime's sender never resends a persisted request by RPC after a follow failure (it
+    // waits in storage), so LostReplyTests' case is not it either. Skipped rather than loosened until the cause is found.
+    [SkippableFact(Skip = "Known bug: a rare duplicate run on a surviving runner with PostgreSQL storage under heavy load (see the comment above).")]
     public async Task EveryPersistedRequestIsAnsweredOnceThoughARunnerIsKilledMidway()
     {
         const int total = 2_000;
