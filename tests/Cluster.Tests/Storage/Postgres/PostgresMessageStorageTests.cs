@@ -67,7 +67,7 @@ public sealed class PostgresMessageStorageLayoutTests(PostgresServerFixture post
         Assert.True(await storage.SaveReplyAsync(new PersistedReply(5_000_000_001, 1, true, false, new byte[] { 8 }), default));
         Assert.Equal([0L], await RowAsync($"SELECT COUNT(*) FROM {prefix}_messages WHERE NOT processed"));   // the request and its interrupt
         Assert.Equal([0, null], await RowAsync($"SELECT kind, sequence FROM {prefix}_replies WHERE kind = 0"));
-        Assert.Equal([2L, "create_tables, entity_type_size"], await RowAsync($"SELECT COUNT(*), string_agg(name, ', ' ORDER BY migration_id) FROM {prefix}_migrations"));
+        Assert.Equal([3L, "create_tables, entity_type_size, pg_messages_rowid_index"], await RowAsync($"SELECT COUNT(*), string_agg(name, ', ' ORDER BY migration_id) FROM {prefix}_migrations"));
         Assert.Equal(["character varying", 150], await RowAsync(
             $"SELECT data_type, character_maximum_length FROM information_schema.columns WHERE table_name = '{prefix}_messages' AND column_name = 'entity_type'"));
 
