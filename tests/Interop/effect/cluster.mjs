@@ -95,7 +95,8 @@ export const clusterLayer = ({ clientOnly }) => {
   return transport.pipe(
     Layer.provide(runnerHealth),
     Layer.provideMerge(SqlMessageStorage.layerWith({ prefix }).pipe(Layer.provide(NodeCrypto.layerDigest))),
-    Layer.provide(Layer.orDie(SqlRunnerStorage.layerWith({ prefix }))),
+    // Merged (not only provided) so runner.mjs can read the runners Effect's storage lists.
+    Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layerWith({ prefix }))),
     Layer.provide(ShardingConfig.layer(shardingOptions(clientOnly))),
     Layer.provide(RpcSerialization.layerNdjson),
     Layer.provide(Layer.orDie(pg))
