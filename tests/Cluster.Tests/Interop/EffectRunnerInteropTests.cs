@@ -159,6 +159,79 @@ public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITe
         }
     }
 
+    /// <summary>
+    /// Effect alone (two runners and a client-only node, as the scripts are meant to be used): every reply comes from
+    /// the runner our <see cref="ShardingHash"/> and <see cref="ShardAssignment"/> name for the id, so Effect's own
+    /// runtime places entities as our port of its hash and ring says, and the lock rows agree.
+    /// </summary>
+    [SkippableFact]
+    public async Task TwoEffectRunnersAndAnEffectClientPlaceEveryEntityWhereOurHashRingSays()
+    {
+        Skip.If(PostgresServerFixture.SkipReason is not null, PostgresServerFixture.SkipReason);
+        Skip.If(EffectNode.SkipReason is not null, EffectNode.SkipReason);
+        var prefix = PostgresServerFixture.UniquePrefix();
+        var addresses = new[] { FreePort.Loopback(), FreePort.Loopback() };
+        Dictionary<string, string> Environment(RunnerAddress? address) => new()
+        {
+            ["PG_URL"] = $"postgres://postgres@127.0.0.1:{postgres.Server.Port}/postgres",
+            ["TABLE_PREFIX"] = prefix,
+            ["RUNNER_HOST"] = address?.Host ?? "127.0.0.1",
+            ["RUNNER_PORT"] = address?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
+            ["SHARDS_PER_GROUP"] = TestCluster.ShardsPerGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RUNNER_WEIGHT"] = "1",
+            ["HEALTH"] = "ping",
+        };
+
+        var runners = new List<EffectNode>();
+        try
+        {
+            foreach (var address in addresses)
+            {
+                runners.Add(await StartEffectRunnerAsync(Environment(address), address));
+            }
+
+            var expected = ShardAssignment.Compute(addresses.Select(a => new RunnerInfo(a, [ShardId.DefaultGroup], 1)).ToArray(), [ShardId.DefaultGroup], TestCluster.ShardsPerGroup)
+                .ToDictionary(p => p.Key.ToString(), p => p.Value.ToString());
+            await Eventually.True(async () =>
+            {
+                var locks = await LocksAsync(prefix);
+                return locks.Count == expected.Count && expected.All(p => locks.GetValueOrDefault(p.Key) == p.Value);
+            }, Patience, "the lock rows split the shards as the hash ring assigns them");
+
+            var ids = Enumerable.Range(1, 20).Select(i => $"counter-{i}").ToArray();
+            await using var client = EffectNode.Start("client.mjs", new Dictionary<string, string>(Environment(null)) { ["STREAM_UP_TO"] = "3" }, ids);
+            foreach (var id in ids)
+            {
+                var line = await client.NextLineAsync(Patience);
+                Assert.Equal(id, line.GetProperty("id").GetString());
+                Assert.Equal(1, line.GetProperty("value").GetInt32());
+                Assert.Equal(expected[ShardingHash.ShardOf(id, ShardId.DefaultGroup, TestCluster.ShardsPerGroup).ToString()], line.GetProperty("runner").GetString());
+            }
+
+            var stream = await client.NextLineAsync(Patience);
+            Assert.Equal([1, 2, 3], stream.GetProperty("stream").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+            var summary = await client.NextLineAsync(Patience);
+            Assert.Equal(ids.Length, summary.GetProperty("count").GetInt32());
+            Assert.Equal(0, await client.WaitForExitAsync(Patience));
+        }
+        catch
+        {
+            foreach (var runner in runners)
+            {
+                output.WriteLine(runner.Log);
+            }
+
+            throw;
+        }
+        finally
+        {
+            foreach (var runner in runners)
+            {
+                await runner.DisposeAsync();
+            }
+        }
+    }
+
     private static bool Same(RunnerInfo a, RunnerInfo b) =>
         a.Address == b.Address && a.Groups.SequenceEqual(b.Groups) && a.Weight.Equals(b.Weight);
 
