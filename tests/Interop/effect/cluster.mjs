@@ -15,9 +15,13 @@
 //   RUNNER_HOST / RUNNER_PORT   the runner's advertised (and listen) address (runner.mjs only)
 //   SHARDS_PER_GROUP    default 300
 //   SHARD_GROUPS        comma separated assigned groups (default "default")
+//   AVAILABLE_SHARD_GROUPS  comma separated groups of the whole cluster (default: SHARD_GROUPS)
 //   RUNNER_WEIGHT       default 1
 //   HEALTH              "ping" (Effect's default for NodeClusterSocket) or "noop"
 //   LOG_LEVEL           Effect log level for stderr (default "Info")
+//   REPORT_RUNNERS_MS   runner.mjs only: print what Effect's RunnerStorage.getRunners returns every n ms
+// Fixed: shardLockDisableAdvisory true, refreshAssignmentsInterval 1 s, entityMessagePollInterval 1 s; the rest is
+// ShardingConfig.defaults (shardLockExpiration 35 s, shardLockRefreshInterval 10 s, runnerHealthCheckInterval 1 min).
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node-shared/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import * as PgClient from "@effect/sql-pg/PgClient"
