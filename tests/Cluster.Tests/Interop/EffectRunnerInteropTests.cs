@@ -17,7 +17,8 @@ namespace SocketRunnerAspire.Cluster.Tests.Interop;
 /// other's runner row, and the lock rows end up split between them exactly as <see cref="ShardAssignment"/> (our port
 /// of Effect's <c>HashRing</c>) assigns the shards. Once with the C# side creating the schema and the Effect runner
 /// joining it, once the other way round. Each side also gets a persisted request through the tables to a runner of
-/// its own (the runners do not speak each other's RPC protocol yet, so no request crosses languages).
+/// its own (the runners do not speak each other's RPC protocol yet, so no request crosses languages), and when the C#
+/// runner leaves, the Effect runner takes over every shard.
 /// </summary>
 /// <remarks>
 /// Runner health is <c>noop</c> on both sides: Effect's default RunnerHealth pings every runner with its RPC protocol,
@@ -131,6 +132,15 @@ public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITe
             Assert.True((await client.NextLineAsync(Patience)).GetProperty("done").GetBoolean());
             Assert.Equal(0, await client.WaitForExitAsync(Patience));
             Assert.Equal(effectIds.Length, await ScalarAsync<long>($"SELECT COUNT(*) FROM {prefix}_messages WHERE tag = 'IncrementPersisted' AND processed"));
+
+            // The C# runner leaves (unregisters, releases its lock rows): the Effect runner takes every shard.
+            await cluster.StopRunnerAsync(csharp);
+            await Eventually.True(async () =>
+            {
+                locks = await LocksAsync(prefix);
+                return locks.Count == expected.Count && locks.Values.All(a => a == effectAddress.ToString());
+            }, Patience, "the Effect runner holds every shard once the C# runner has left");
+            Assert.Equal(0L, await ScalarAsync<long>($"SELECT COUNT(*) FROM {prefix}_runners WHERE address = '{csharp.Address}'"));
         }
         catch
         {
