@@ -23,7 +23,7 @@ internal static class PostgresMessageCodec
     public const int MaxMessageId = 255;
     public const int MaxShardId = 50;
 
-    /// <summary>Throws <see cref="MalformedMessageException"/> when a field cannot fit Effect's columns (nothing is saved then).</summary>
+    /// <summary>Throws <see cref="MalformedMessageException"/> when a field cannot fit Effect's columns (nothing is saved then); a primary key of any length fits (see <see cref="MessageId"/>).</summary>
     public static void CheckFits(PersistedRequest request)
     {
         Check(request.Tag, MaxTag, "tag");
@@ -32,7 +32,8 @@ internal static class PostgresMessageCodec
         Check(request.Address.ShardId.ToString(), MaxShardId, "shard_id");
         if (request.StorageKey is { } key)
         {
-            Check(key, MaxMessageId, "message_id (entity type/id/tag/primary key)");
+            // Any length: a key longer than message_id holds is stored as its digest (MessageId), as Effect does.
+            Check(key, int.MaxValue, "primary key");
         }
 
         static void Check(string value, int max, string column)
@@ -49,9 +50,29 @@ internal static class PostgresMessageCodec
         }
     }
 
+    /// <summary>
+    /// The <c>message_id</c> of a de-duplication key (<c>entityType/entityId/tag/primaryKey</c>), as Effect's
+    /// <c>SqlMessageStorage</c> writes it: the key itself when it fits the column's 255 characters, else the lower case
+    /// hex SHA-256 of its UTF-8 (64 characters, never containing the <c>/</c> every composed key has).
+    /// </summary>
+    public static string MessageId(string storageKey) => storageKey.Length <= MaxMessageId
+        ? storageKey
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(storageKey)));
+
+    /// <summary>
+    /// The header (ours, in the headers JSON object) that keeps a primary key whose <c>message_id</c> is a digest, so a
+    /// read request still has it; Effect keeps it in the payload instead.
+    /// </summary>
+    public const string PrimaryKeyHeader = "x-cluster-primary-key";
+
     public static string Headers(PersistedRequest request)
     {
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (request.StorageKey is { } key && MessageId(key) != key)
+        {
+            headers[PrimaryKeyHeader] = request.PrimaryKey!;
+        }
+
         if (request.TraceParent is { } parent)
         {
             headers["traceparent"] = parent;
@@ -115,7 +136,9 @@ internal static class PostgresMessageCodec
                 var prefix = PersistedRequest.StorageKeyOf(address, rpc, string.Empty);
                 primaryKey = messageId.StartsWith(prefix, StringComparison.Ordinal)
                     ? messageId[prefix.Length..]
-                    : throw new MalformedMessageException($"Stored request {id} has message_id '{messageId}', not one of {prefix}….");
+                    : values?.GetValueOrDefault(PrimaryKeyHeader) is { } hashed && MessageId(PersistedRequest.StorageKeyOf(address, rpc, hashed)) == messageId
+                    ? hashed
+                    : throw new MalformedMessageException($"Stored request {id} has message_id '{messageId}', neither one of {prefix}… nor the digest of one.");
             }
 
             return new PersistedRequest(id, address, rpc, (RpcKind)kind,

@@ -11,7 +11,8 @@ namespace SocketRunnerAspire.Cluster.Storage.Postgres;
 /// <summary>
 /// MessageStorage on PostgreSQL in the tables of Effect's <c>SqlMessageStorage</c> (spec §5.7): a request is a
 /// <c>{prefix}_messages</c> row of kind 0 (<c>id</c> = <c>request_id</c> = the request id, <c>message_id</c> = the
-/// primary key string, <c>processed</c> once it has its final reply, <c>last_read</c> its read lease,
+/// de-duplication key <c>entityType/entityId/tag/primaryKey</c>, or its SHA-256 when longer than 255 characters as in
+/// Effect, <c>processed</c> once it has its final reply, <c>last_read</c> its read lease,
 /// <c>deliver_at</c> in epoch ms); an interrupt is a kind 2 row of the request; replies are <c>{prefix}_replies</c>
 /// rows (chunks with kind NULL and their sequence, the final reply with kind 0), <c>last_reply_id</c> pointing at the
 /// latest. Every operation is one round trip (a statement, or a batch in one implicit transaction); the read of
@@ -73,7 +74,7 @@ public sealed partial class PostgresMessageStorage : IMessageStorage
         }
 
         var (traceId, spanId, sampled) = PostgresMessageCodec.TraceColumns(request.TraceParent);
-        var key = request.StorageKey;
+        var key = request.StorageKey is { } storageKey ? PostgresMessageCodec.MessageId(storageKey) : null;
         return Run<SaveRequestResult>(async () =>
         {
             // A concurrent ClearAddress may delete the original between the two statements: then the insert is tried again.
@@ -360,7 +361,7 @@ public sealed partial class PostgresMessageStorage : IMessageStorage
     public Task<long?> RequestIdForPrimaryKeyAsync(EntityAddress address, string tag, string primaryKey, CancellationToken cancellationToken) => Run(async () =>
     {
         await using var command = _dataSource.CreateCommand($"SELECT id FROM {M} WHERE message_id = @key");
-        command.Parameters.Add(P("key", PersistedRequest.StorageKeyOf(address, tag, primaryKey)));
+        command.Parameters.Add(P("key", PostgresMessageCodec.MessageId(PersistedRequest.StorageKeyOf(address, tag, primaryKey))));
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long id ? id : (long?)null;
     }, cancellationToken);
 

@@ -114,11 +114,12 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
         }
 
         // Effect's upsert: a conflicting row is overwritten only when it is ours or expired. RETURNING lists the rows
-        // inserted or overwritten, which are exactly the leases held now. Shards go in sorted order, so two runners
-        // acquiring overlapping sets lock the rows in the same order (no deadlock).
+        // inserted or overwritten, which are exactly the leases held now. Shards go in Effect's lock order (shard_id
+        // COLLATE "C", whatever the database's collation), so runners of either language acquiring, refreshing or
+        // releasing overlapping sets lock the rows in the same order (no deadlock).
         return ShardsAsync(shards, $"""
             INSERT INTO {_tables.Locks} (shard_id, address, acquired_at)
-            SELECT s, @address, NOW() FROM unnest(@shards) AS s ORDER BY s
+            SELECT s, @address, NOW() FROM unnest(@shards) AS s ORDER BY s COLLATE "C"
             ON CONFLICT (shard_id) DO UPDATE SET address = EXCLUDED.address, acquired_at = EXCLUDED.acquired_at
             WHERE {_tables.Locks}.address = EXCLUDED.address OR {_tables.Locks}.acquired_at < NOW() - @expiry
             RETURNING shard_id
@@ -128,8 +129,13 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
     /// <inheritdoc />
     public Task<IReadOnlyList<ShardId>> RefreshAsync(RunnerAddress address, IReadOnlyList<ShardId> shards, CancellationToken cancellationToken) =>
         ShardsAsync(shards, $"""
+            WITH locked AS (
+              SELECT shard_id FROM {_tables.Locks}
+              WHERE address = @address AND shard_id = ANY(@shards) AND acquired_at >= NOW() - @expiry
+              ORDER BY shard_id COLLATE "C" FOR UPDATE
+            )
             UPDATE {_tables.Locks} SET acquired_at = NOW()
-            WHERE address = @address AND shard_id = ANY(@shards) AND acquired_at >= NOW() - @expiry
+            WHERE address = @address AND shard_id IN (SELECT shard_id FROM locked) AND acquired_at >= NOW() - @expiry
             RETURNING shard_id
             """, address, heartbeat: true, cancellationToken);
 
@@ -140,7 +146,13 @@ public sealed class PostgresRunnerStorage : IRunnerStorage, IRunnerStorageNotifi
 
     /// <inheritdoc />
     public Task ReleaseAllAsync(RunnerAddress address, CancellationToken cancellationToken) => ExecuteAsync(cancellationToken,
-        Command($"DELETE FROM {_tables.Locks} WHERE address = @address", ("address", address.ToString())),
+        // In Effect's lock order, as acquire and refresh.
+        Command($"""
+            WITH locked AS (
+              SELECT shard_id FROM {_tables.Locks} WHERE address = @address ORDER BY shard_id COLLATE "C" FOR UPDATE
+            )
+            DELETE FROM {_tables.Locks} WHERE address = @address AND shard_id IN (SELECT shard_id FROM locked)
+            """, ("address", address.ToString())),
         Notify(ReleasedMessage));
 
     /// <inheritdoc />

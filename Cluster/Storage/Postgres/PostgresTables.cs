@@ -5,7 +5,7 @@ namespace SocketRunnerAspire.Cluster.Storage.Postgres;
 /// <summary>
 /// The names of Effect's SQL cluster tables for a prefix (Effect's <c>layerWith({ prefix })</c>, default <c>cluster</c>):
 /// <c>{prefix}_runners</c>, <c>{prefix}_locks</c>, <c>{prefix}_messages</c>, <c>{prefix}_replies</c>,
-/// <c>{prefix}_migrations</c>; plus the LISTEN/NOTIFY channel <c>{prefix}_changes</c> (ours, not Effect's).
+/// <c>{prefix}_migrations</c>, <c>{prefix}_runner_migrations</c>; plus the LISTEN/NOTIFY channel <c>{prefix}_changes</c> (ours, not Effect's).
 /// </summary>
 internal sealed partial record PostgresTables
 {
@@ -33,7 +33,11 @@ internal sealed partial record PostgresTables
 
     public string Replies => Prefix + "_replies";
 
+    /// <summary>Effect's <c>SqlMessageStorage</c> migration history.</summary>
     public string Migrations => Prefix + "_migrations";
+
+    /// <summary>Effect's <c>SqlRunnerStorage</c> migration history (4.1.0 keeps it apart: both start at 0001).</summary>
+    public string RunnerMigrations => Prefix + "_runner_migrations";
 
     /// <summary>The NOTIFY channel of runner and lease changes.</summary>
     public string Changes => Prefix + "_changes";

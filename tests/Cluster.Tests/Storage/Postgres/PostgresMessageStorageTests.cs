@@ -67,7 +67,7 @@ public sealed class PostgresMessageStorageLayoutTests(PostgresServerFixture post
         Assert.True(await storage.SaveReplyAsync(new PersistedReply(5_000_000_001, 1, true, false, new byte[] { 8 }), default));
         Assert.Equal([0L], await RowAsync($"SELECT COUNT(*) FROM {prefix}_messages WHERE NOT processed"));   // the request and its interrupt
         Assert.Equal([0, null], await RowAsync($"SELECT kind, sequence FROM {prefix}_replies WHERE kind = 0"));
-        Assert.Equal([2L, "create_tables, entity_type_size"], await RowAsync($"SELECT COUNT(*), string_agg(name, ', ' ORDER BY migration_id) FROM {prefix}_migrations"));
+        Assert.Equal([3L, "create_tables, entity_type_size, pg_messages_rowid_index"], await RowAsync($"SELECT COUNT(*), string_agg(name, ', ' ORDER BY migration_id) FROM {prefix}_migrations"));
         Assert.Equal(["character varying", 150], await RowAsync(
             $"SELECT data_type, character_maximum_length FROM information_schema.columns WHERE table_name = '{prefix}_messages' AND column_name = 'entity_type'"));
 
@@ -99,12 +99,30 @@ public sealed class PostgresMessageStorageLayoutTests(PostgresServerFixture post
         var tooLongTag = storage.SaveRequestAsync(Make(1) with { Tag = new string('t', 51) }, default);
         Assert.True(tooLongTag.IsFaulted);   // a faulted task, not a synchronous throw: Task.WhenAll over many saves sees each outcome
         await Assert.ThrowsAsync<MalformedMessageException>(() => tooLongTag);
-        await Assert.ThrowsAsync<MalformedMessageException>(() => storage.SaveRequestAsync(Make(2, primaryKey: new string('k', 250)), default));
         await Assert.ThrowsAsync<MalformedMessageException>(() => storage.SaveRequestAsync(Make(3) with { Address = Address with { EntityId = "a\0b" } }, default));
         await storage.SaveRequestAsync(Make(4), default);
         await Assert.ThrowsAsync<PersistenceException>(() => storage.SaveRequestAsync(Make(4), default));   // same id: Effect's PK violation
 
         Assert.Equal([4L], (await storage.UnprocessedMessagesAsync([Address.ShardId], 10, default)).Select(m => m.Request.Id));
+    }
+
+    [SkippableFact]
+    public async Task AKeyLongerThanMessageIdIsStoredAsItsSha256AsEffectDoesAndStillDeduplicates()
+    {
+        Skip.If(PostgresServerFixture.SkipReason is not null, PostgresServerFixture.SkipReason);
+        var prefix = PostgresServerFixture.UniquePrefix();
+        var storage = new PostgresMessageStorage(postgres.DataSource, prefix);
+        var longKey = new string('k', 250);   // entity type, id and tag make the composed key longer than 255
+        var saved = Make(2, primaryKey: longKey);
+        Assert.True(saved.StorageKey!.Length > PostgresMessageCodec.MaxMessageId);
+
+        Assert.IsType<SaveRequestResult.Saved>(await storage.SaveRequestAsync(saved, default));
+
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(saved.StorageKey)));
+        Assert.Equal([digest], await RowAsync($"SELECT message_id FROM {prefix}_messages WHERE id = 2"));
+        Assert.Equal(2, Assert.IsType<SaveRequestResult.Duplicate>(await storage.SaveRequestAsync(Make(3, primaryKey: longKey), default)).OriginalId);
+        Assert.Equal(2, await storage.RequestIdForPrimaryKeyAsync(Address, "Increment", longKey, default));
+        Assert.Equal(longKey, Assert.Single(await storage.UnprocessedMessagesAsync([Address.ShardId], 10, default)).Request.PrimaryKey);
     }
 
     [SkippableTheory]
