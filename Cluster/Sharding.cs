@@ -133,7 +133,7 @@ public sealed class Sharding : IEntityClient, IAsyncDisposable
         _router = new MessageRouter(options, _entities, _ownership, _membership, transport, persisted, serializer, _time);
         if (Address is { } host)
         {
-            _rpcHandler = new RunnerRpcHandler(_entities, delivery, schedule, serializer, host);
+            _rpcHandler = new RunnerRpcHandler(_entities, delivery, schedule, serializer, host, () => _membership.Ids.Next());
             _rebalancer = new ShardRebalancer(options, storage, _membership, _ownership, _time, _logger);
             _leases = new ShardLeaseRefresher(options, storage, _ownership, host, _rebalancer.Wake, _time, _logger);
             _membership.AssignmentChanged += _rebalancer.Wake;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using SocketRunnerAspire.Cluster.Serialization;
 
 namespace SocketRunnerAspire.Cluster.Entities;
@@ -35,6 +36,12 @@ internal abstract class RpcBinding(string tag, RpcKind kind)
 
     public abstract void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply);
 
+    /// <summary>The request from its JSON form (<see cref="ClusterSerializer.JsonOptions"/>), as Effect peers send it.</summary>
+    public abstract object DeserializeJsonRequest(ClusterSerializer serializer, ReadOnlySpan<byte> json);
+
+    /// <summary>Writes a reply (a stream's item; <c>null</c> for a tell) as JSON, as Effect peers read it.</summary>
+    public abstract void SerializeJsonReply(ClusterSerializer serializer, Utf8JsonWriter output, object? reply);
+
     public virtual ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
@@ -52,6 +59,10 @@ internal sealed class RequestBinding<TEntity, TRequest, TReply>(
 
     public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply) => serializer.Serialize(output, (TReply)reply!);
 
+    public override object DeserializeJsonRequest(ClusterSerializer serializer, ReadOnlySpan<byte> json) => serializer.DeserializeJsonMessage<TRequest>(json);
+
+    public override void SerializeJsonReply(ClusterSerializer serializer, Utf8JsonWriter output, object? reply) => serializer.SerializeJson(output, (TReply)reply!);
+
     public override async ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken) =>
         await handler((TEntity)entity, (TRequest)request, context, cancellationToken).ConfigureAwait(false);
 }
@@ -67,6 +78,10 @@ internal sealed class TellBinding<TEntity, TMessage>(
     public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply)
     {
     }
+
+    public override object DeserializeJsonRequest(ClusterSerializer serializer, ReadOnlySpan<byte> json) => serializer.DeserializeJsonMessage<TMessage>(json);
+
+    public override void SerializeJsonReply(ClusterSerializer serializer, Utf8JsonWriter output, object? reply) => output.WriteNullValue();
 
     public override async ValueTask<object?> InvokeAsync(object entity, object request, EntityContext context, CancellationToken cancellationToken)
     {
@@ -84,6 +99,10 @@ internal sealed class StreamBinding<TEntity, TRequest, TItem>(
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TItem)reply!);
 
     public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply) => serializer.Serialize(output, (TItem)reply!);
+
+    public override object DeserializeJsonRequest(ClusterSerializer serializer, ReadOnlySpan<byte> json) => serializer.DeserializeJsonMessage<TRequest>(json);
+
+    public override void SerializeJsonReply(ClusterSerializer serializer, Utf8JsonWriter output, object? reply) => serializer.SerializeJson(output, (TItem)reply!);
 
     public override async IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -108,6 +127,10 @@ internal sealed class ResumableStreamBinding<TEntity, TRequest, TItem>(
     public override byte[] SerializeReply(ClusterSerializer serializer, object? reply) => serializer.Serialize((TItem)reply!);
 
     public override void SerializeReply(ClusterSerializer serializer, IBufferWriter<byte> output, object? reply) => serializer.Serialize(output, (TItem)reply!);
+
+    public override object DeserializeJsonRequest(ClusterSerializer serializer, ReadOnlySpan<byte> json) => serializer.DeserializeJsonMessage<TRequest>(json);
+
+    public override void SerializeJsonReply(ClusterSerializer serializer, Utf8JsonWriter output, object? reply) => serializer.SerializeJson(output, (TItem)reply!);
 
     public override async IAsyncEnumerable<object?> InvokeStream(object entity, object request, EntityContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -7,4 +7,7 @@ public sealed class AlreadyProcessingMessageException(EntityAddress address, lon
 {
     /// <summary>What the error is about.</summary>
     public EntityAddress Address { get; } = address;
+
+    /// <summary>The id of the message already being processed (0 when the error came from a peer that does not say).</summary>
+    public long EnvelopeId { get; } = envelopeId;
 }

@@ -16,9 +16,12 @@ namespace SocketRunnerAspire.Cluster.Routing;
 /// envelope, then delivers a volatile message to its entity and a persisted one to <see cref="PersistedDelivery"/>.
 /// Malformed input fails with a typed error and reaches no entity.
 /// </summary>
-/// <remarks><c>delivery</c>: Null on a runner without MessageStorage: persisted RPCs then fail with <see cref="PersistenceException"/>.</remarks>
-internal sealed class RunnerRpcHandler(
-    EntityHost entities, PersistedDelivery? delivery, StorageReadSchedule? schedule, ClusterSerializer serializer, RunnerAddress self)
+/// <remarks>
+/// <c>delivery</c>: Null on a runner without MessageStorage: persisted RPCs then fail with <see cref="PersistenceException"/>.
+/// <c>newId</c>: Snowflake ids for the replies of Effect-protocol requests (<c>RunnerRpcHandler.Effect.cs</c>).
+/// </remarks>
+internal sealed partial class RunnerRpcHandler(
+    EntityHost entities, PersistedDelivery? delivery, StorageReadSchedule? schedule, ClusterSerializer serializer, RunnerAddress self, Func<long> newId)
     : IRunnerRpcHandler
 {
     public ValueTask<PooledBytes> HandleRequestAsync(ReadOnlyMemory<byte> envelope, bool persisted, CancellationToken cancellationToken)

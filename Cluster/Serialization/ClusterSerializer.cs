@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Json;
 using MessagePack;
 using MessagePack.Resolvers;
 using SocketRunnerAspire.Cluster.Errors;
@@ -12,6 +13,9 @@ namespace SocketRunnerAspire.Cluster.Serialization;
 /// </summary>
 public sealed class ClusterSerializer
 {
+    // Before Default, which reads it as it is initialized.
+    private static readonly JsonSerializerOptions DefaultJsonOptions = new(JsonSerializerDefaults.Web);
+
     /// <summary>The serializer with the default options.</summary>
     public static ClusterSerializer Default { get; } = new(
         MessagePackSerializerOptions.Standard
@@ -23,6 +27,44 @@ public sealed class ClusterSerializer
 
     /// <summary>The MessagePack options in use.</summary>
     public MessagePackSerializerOptions Options { get; }
+
+    /// <summary>
+    /// How entity messages and replies are written as JSON, for peers that carry them as JSON (Effect's runner protocol,
+    /// whose payloads are Effect's JSON codec output). Web defaults: camelCase names, case-insensitive reading, numbers
+    /// readable from strings. System.Text.Json builds each type's contract once and caches it in these options.
+    /// </summary>
+    public JsonSerializerOptions JsonOptions { get; init; } = DefaultJsonOptions;
+
+    /// <summary>
+    /// Reads a message sent to an entity from JSON; failures (and null, which a handler must not be given) become
+    /// <see cref="MalformedMessageException"/>. A JSON <c>null</c> payload reads as <c>{}</c> (Effect sends a payload-less RPC's payload as null).
+    /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNull]
+    internal T DeserializeJsonMessage<T>(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var value = json.SequenceEqual("null"u8) ? JsonSerializer.Deserialize<T>("{}"u8, JsonOptions) : JsonSerializer.Deserialize<T>(json, JsonOptions);
+            return value ?? throw new MalformedMessageException($"Could not read {typeof(T).Name} from JSON: the message is null.");
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new MalformedMessageException($"Could not read {typeof(T).Name} from JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Writes <paramref name="value"/> as JSON into <paramref name="output"/>; failures become <see cref="MalformedMessageException"/>.</summary>
+    internal void SerializeJson<T>(Utf8JsonWriter output, T value)
+    {
+        try
+        {
+            JsonSerializer.Serialize(output, value, JsonOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new MalformedMessageException($"Could not write {typeof(T).Name} as JSON: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Serializes <paramref name="value"/>; failures become <see cref="MalformedMessageException"/>.</summary>
     public byte[] Serialize<T>(T value)

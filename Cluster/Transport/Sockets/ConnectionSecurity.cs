@@ -28,6 +28,9 @@ internal sealed class ConnectionSecurity
 
     public bool UsesTls => _tls is not null;
 
+    /// <summary>Whether connections must pass TLS or the cluster secret (which Effect's protocol cannot).</summary>
+    public bool IsRequired => _tls is not null || _secret is not null;
+
     /// <summary>Fails fast, before binding, when TLS is on and this node has no certificate to serve with.</summary>
     public void EnsureCanServe() => _ = _tls?.ServerOptions();
 

@@ -63,6 +63,14 @@ public sealed class RunnerSocketOptions
     /// </summary>
     public string? ClusterSecret { get; set; }
 
+    /// <summary>
+    /// Whether the runner's port also serves Effect's socket runner protocol with ndjson serialization (Effect TS nodes
+    /// configured with <c>NodeClusterSocket.layer({ serialization: "ndjson" })</c>), told apart from native connections by
+    /// their first byte. Effect's protocol has neither TLS nor the cluster secret: with either configured, Effect
+    /// connections are refused (and logged) whatever this says. Default true.
+    /// </summary>
+    public bool AcceptEffectProtocol { get; set; } = true;
+
     /// <summary>TLS on the runner protocol. Off unless <see cref="RunnerTlsOptions.Enabled"/>.</summary>
     public RunnerTlsOptions Tls { get; set; } = new();
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SocketRunnerAspire.Cluster.Errors;
+using SocketRunnerAspire.Cluster.Transport.Effect;
 
 namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 
@@ -16,7 +17,9 @@ namespace SocketRunnerAspire.Cluster.Transport.Sockets;
 /// (pooled pipes, one accept loop, no thread per connection). A connection that sends a malformed,
 /// truncated or oversized frame is closed and logged; other connections are unaffected. A connection
 /// first passes TLS and the cluster-secret handshake when configured, and is closed when it sends
-/// nothing for <see cref="RunnerSocketOptions.IdleConnectionTimeout"/> (a peer gone without a FIN).
+/// nothing for <see cref="RunnerSocketOptions.IdleConnectionTimeout"/> (a peer gone without a FIN). The same port serves
+/// Effect's socket runner protocol with ndjson serialization (<see cref="RunnerSocketOptions.AcceptEffectProtocol"/>): the
+/// first byte of a connection tells the protocols apart, once per connection.
 /// </summary>
 internal sealed partial class RunnerSocketServer : IAsyncDisposable
 {
@@ -27,6 +30,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, ServedConnection> _connections = new();
+    private readonly EffectVolatileRequests _effectRequests = new();
     private readonly Task _accepting;
     private readonly Task _monitoring;
 
@@ -48,7 +52,7 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
     internal IReadOnlyList<System.Net.EndPoint?> OpenConnectionPeers => [.. _connections.Values.Select(c => c.Remote)];
 
     /// <summary>Requests and pings awaiting their reply, over all connections.</summary>
-    public int PendingRequests => _connections.Values.Sum(c => c.Served?.Pending ?? 0);
+    public int PendingRequests => _connections.Values.Sum(c => c.Served?.Pending ?? c.EffectServed?.Pending ?? 0);
 
     /// <summary>The bound address: <c>host:port</c> for TCP (with the real port when 0 was asked), the path for Unix sockets.</summary>
     public string BoundAddress => Format(_listener.EndPoint);
@@ -120,6 +124,20 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         var closing = connection.Closing.Token;
         try
         {
+            if (await SniffAsync(context.Transport, peer, closing).ConfigureAwait(false) is not { } protocol)
+            {
+                return;
+            }
+
+            if (protocol == ConnectionProtocol.EffectNdjson)
+            {
+                connection.EffectServed = new EffectServerConnection(context.Transport, (IEffectRpcHandler)_handler, _effectRequests,
+                    _options.MaxFrameSize, _options.SendQueueCapacity, _options.MaxPendingRequestsPerConnection, _logger, peer);
+                LogEffectConnection(_logger, peer);
+                await connection.EffectServed.RunAsync(closing).ConfigureAwait(false);
+                return;
+            }
+
             IDuplexPipe pipe;
             try
             {
@@ -155,6 +173,77 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The protocol of a new connection, or null when it is closed: before anything was sent, or refused (logged) because
+    /// it speaks no protocol served here. Waits at most the idle timeout for the first byte.
+    /// </summary>
+    private async ValueTask<ConnectionProtocol?> SniffAsync(IDuplexPipe transport, string peer, CancellationToken closing)
+    {
+        // A connection that must pass TLS or the secret gets the handshake's time for its first byte, others the idle time.
+        var wait = _security.IsRequired ? _options.HandshakeTimeout : _options.IdleConnectionTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closing);
+        if (wait > TimeSpan.Zero)
+        {
+            timeout.CancelAfter(wait);
+        }
+
+        ConnectionProtocol protocol;
+        byte first;
+        try
+        {
+            (protocol, first) = await ConnectionProtocolSniffer.SniffAsync(transport.Input, _options.MaxFrameSize, timeout.Token).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return null; // reset before it sent anything
+        }
+        catch (OperationCanceledException) when (!closing.IsCancellationRequested)
+        {
+            if (_security.IsRequired)
+            {
+                LogRejected(_logger, peer, $"no handshake within {wait.TotalSeconds:0.#} s");
+            }
+            else
+            {
+                LogIdle(_logger, peer, wait.TotalSeconds);
+            }
+
+            return null;
+        }
+
+        string? refused = protocol switch
+        {
+            ConnectionProtocol.Closed => null,
+            ConnectionProtocol.Unknown => $"unknown protocol (first byte 0x{first:x2}); this port serves the native runner protocol{(_handler is IEffectRpcHandler && _options.AcceptEffectProtocol ? " and Effect's with ndjson serialization (Effect's msgpack serialization is not served)" : string.Empty)}",
+            ConnectionProtocol.EffectNdjson when !_options.AcceptEffectProtocol || _handler is not IEffectRpcHandler =>
+                "Effect protocol (ndjson) connections are not accepted here (Cluster:Socket:AcceptEffectProtocol is false)",
+            ConnectionProtocol.EffectNdjson when _security.IsRequired =>
+                "Effect protocol (ndjson) connection refused: this runner requires TLS or the cluster secret, which Effect's socket protocol does not have",
+            _ => string.Empty,
+        };
+        if (refused is null)
+        {
+            return null;
+        }
+
+        if (refused.Length > 0)
+        {
+            // Bytes of no protocol are malformed input (an error); a protocol this runner will not serve is a refusal.
+            if (protocol == ConnectionProtocol.Unknown)
+            {
+                LogMalformed(_logger, peer, refused);
+            }
+            else
+            {
+                LogRejected(_logger, peer, refused);
+            }
+
+            return null;
+        }
+
+        return protocol;
+    }
+
     private async Task CloseIdleConnectionsAsync()
     {
         var timeout = _options.IdleConnectionTimeout;
@@ -174,6 +263,11 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
                     if (connection.Served is { } served && now - served.Frames.LastReceived > timeout.TotalMilliseconds && !connection.Closing.IsCancellationRequested)
                     {
                         LogIdle(_logger, served.Frames.Peer, timeout.TotalSeconds);
+                        connection.Close();
+                    }
+                    else if (connection.EffectServed is { } effect && now - effect.LastReceived > timeout.TotalMilliseconds && !connection.Closing.IsCancellationRequested)
+                    {
+                        LogIdle(_logger, effect.Peer, timeout.TotalSeconds);
                         connection.Close();
                     }
                 }
@@ -204,6 +298,9 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected runner connection from {Peer}: {Reason}")]
     private static partial void LogRejected(ILogger logger, string peer, string reason);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Runner connection from {Peer} speaks Effect's protocol (ndjson)")]
+    private static partial void LogEffectConnection(ILogger logger, string peer);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing runner connection from {Peer}: nothing received for {Seconds} s")]
     private static partial void LogIdle(ILogger logger, string peer, double seconds);
 
@@ -217,6 +314,8 @@ internal sealed partial class RunnerSocketServer : IAsyncDisposable
         public System.Net.EndPoint? Remote { get; init; }
 
         public RunnerServerConnection? Served { get; set; }
+
+        public EffectServerConnection? EffectServed { get; set; }
 
         public void Close()
         {
