@@ -30,8 +30,8 @@ namespace SocketRunnerAspire.Cluster.Tests.Interop;
 public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresServerFixture>
 {
     // Effect's default shardLockExpiration (runner.mjs keeps it): both sides must agree on when a lock row has expired.
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(35);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(35);
+    internal static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [SkippableTheory]
     [InlineData(true)]
@@ -245,7 +245,7 @@ public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITe
     private static bool Same(RunnerInfo a, RunnerInfo b) =>
         a.Address == b.Address && a.Groups.SequenceEqual(b.Groups) && a.Weight.Equals(b.Weight);
 
-    private static async Task<EffectNode> StartEffectRunnerAsync(IReadOnlyDictionary<string, string> environment, RunnerAddress address)
+    internal static async Task<EffectNode> StartEffectRunnerAsync(IReadOnlyDictionary<string, string> environment, RunnerAddress address)
     {
         var node = EffectNode.Start("runner.mjs", environment);
         try
@@ -290,11 +290,13 @@ public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITe
     }
 
     /// <summary>An entity id whose shard the assignment gives to <paramref name="owner"/>.</summary>
-    private static string EntityIdOwnedBy(Dictionary<string, string> assignment, RunnerAddress owner, string prefix) =>
+    internal static string EntityIdOwnedBy(Dictionary<string, string> assignment, RunnerAddress owner, string prefix) =>
         Enumerable.Range(0, 10_000).Select(i => $"{prefix}{i}")
             .First(id => assignment[ShardingHash.ShardOf(id, ShardId.DefaultGroup, TestCluster.ShardsPerGroup).ToString()] == owner.ToString());
 
-    private async Task<Dictionary<string, string>> LocksAsync(string prefix)
+    private Task<Dictionary<string, string>> LocksAsync(string prefix) => LocksAsync(postgres, prefix);
+
+    internal static async Task<Dictionary<string, string>> LocksAsync(PostgresServerFixture postgres, string prefix)
     {
         // Only live rows: Effect's "held" is acquired_at >= NOW() - expiry.
         await using var command = postgres.DataSource.CreateCommand(

@@ -27,7 +27,7 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly Action<ClusterBuilder>? _configure;
     private readonly Func<RunnerAddress, IRunnerHealth>? _health;
 
-    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure, Func<RunnerAddress, IRunnerHealth>? health = null)
+    private TestCluster(Action<ShardingOptions>? tweak, Action<EntityDefinition<CounterEntity, CounterEntity>>? entity, IRunnerStorage? storage, Func<IRunnerTransport>? transports, Func<int, RunnerAddress>? addresses, IMessageStorage? messages, Action<ClusterBuilder>? configure, Func<RunnerAddress, IRunnerHealth>? health = null, bool withCounter = true)
     {
         _configure = configure;
         _health = health;
@@ -38,7 +38,7 @@ public sealed class TestCluster : IAsyncDisposable
         _transports = transports ?? (() => shared);
         _addresses = addresses ?? (ordinal => new RunnerAddress("runner", 34430 + ordinal));
         Storage = storage ?? new InMemoryRunnerStorage(Options(null).ShardLockExpiration);
-        Client = CreateNode(null);
+        Client = CreateNode(null, withCounter);
     }
 
     public IRunnerStorage Storage { get; }
@@ -64,13 +64,14 @@ public sealed class TestCluster : IAsyncDisposable
         IMessageStorage? messages = null,
         Action<ClusterBuilder>? configure = null,
         bool runnersHostCounter = true,
+        bool withCounter = true,
         Func<RunnerAddress, IRunnerHealth>? health = null,
         bool waitUntilStable = true)
     {
-        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages, configure, health);
+        var cluster = new TestCluster(tweak, entity, storage, transports, addresses, messages, configure, health, withCounter);
         for (var i = 1; i <= runners; i++)
         {
-            await cluster.AddRunnerAsync(runnersHostCounter);
+            await cluster.AddRunnerAsync(runnersHostCounter && withCounter);
         }
 
         await cluster.Client.StartAsync();

@@ -1,0 +1,123 @@
+using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Configuration;
+using SocketRunnerAspire.Cluster.Placement;
+using SocketRunnerAspire.Cluster.Storage.Postgres;
+using SocketRunnerAspire.Cluster.Tests.Support;
+using SocketRunnerAspire.Cluster.Transport.Sockets;
+using Xunit.Abstractions;
+
+namespace SocketRunnerAspire.Cluster.Tests.Interop;
+
+/// <summary>
+/// A client-only node of Effect's own TypeScript runtime (<c>tests/Interop/effect/client.mjs</c>) calls the entity
+/// <c>Counter</c>, defined in both languages (<c>cluster.mjs</c>, <see cref="InteropCounter"/>), for many ids, with one
+/// Effect runner and one C# runner on one PostgreSQL: every id's calls reach the runner the hash ring names, the C#
+/// runner's over Effect's socket protocol (ndjson), which its runner port serves beside the native one.
+/// </summary>
+public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresServerFixture>
+{
+    private const int Ids = 1_000;
+
+    [SkippableFact]
+    public async Task AnEffectClientReachesTheCounterOnEffectAndCSharpRunnersWhereverItsShardLands()
+    {
+        Skip.If(PostgresServerFixture.SkipReason is not null, PostgresServerFixture.SkipReason);
+        Skip.If(EffectNode.SkipReason is not null, EffectNode.SkipReason);
+        var prefix = PostgresServerFixture.UniquePrefix();
+        var effectAddress = FreePort.Loopback();
+        Dictionary<string, string> Environment(RunnerAddress? address) => new()
+        {
+            ["PG_URL"] = $"postgres://postgres@127.0.0.1:{postgres.Server.Port}/postgres",
+            ["TABLE_PREFIX"] = prefix,
+            ["RUNNER_HOST"] = address?.Host ?? "127.0.0.1",
+            ["RUNNER_PORT"] = address?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
+            ["SHARDS_PER_GROUP"] = TestCluster.ShardsPerGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SHARD_GROUPS"] = ShardId.DefaultGroup,
+            ["RUNNER_WEIGHT"] = "1",
+            // Effect's ping health: the Effect runner pings the C# runner with Effect's Ping RPC, which it answers.
+            ["HEALTH"] = "ping",
+            ["TIMEOUT_MS"] = "180000",
+        };
+
+        EffectNode? effect = null;
+        TestCluster? cluster = null;
+        try
+        {
+            effect = await EffectRunnerInteropTests.StartEffectRunnerAsync(Environment(effectAddress), effectAddress);
+            cluster = await TestCluster.StartAsync(1,
+                tweak: o =>
+                {
+                    o.ShardLockExpiration = EffectRunnerInteropTests.Lease;
+                    o.StorageTimeout = TimeSpan.FromSeconds(5);
+                    // Our ping health speaks the native protocol, which the Effect runner does not serve.
+                    o.RunnerHealth = RunnerHealthKind.Noop;
+                },
+                storage: new PostgresRunnerStorage(postgres.DataSource, EffectRunnerInteropTests.Lease, prefix),
+                transports: () => new SocketRunnerTransport(),
+                addresses: _ => FreePort.Loopback(),
+                messages: new PostgresMessageStorage(postgres.DataSource, prefix),
+                configure: builder => InteropCounter.Register(builder),
+                withCounter: false,
+                waitUntilStable: false);
+            var csharp = cluster.Runners.Single().Address!.Value;
+
+            var expected = ShardAssignment.Compute(
+                    [new RunnerInfo(effectAddress, [ShardId.DefaultGroup], 1), new RunnerInfo(csharp, [ShardId.DefaultGroup], 1)],
+                    [ShardId.DefaultGroup], TestCluster.ShardsPerGroup)
+                .ToDictionary(p => p.Key.ToString(), p => p.Value.ToString());
+            await Eventually.True(async () =>
+            {
+                var locks = await EffectRunnerInteropTests.LocksAsync(postgres, prefix);
+                return locks.Count == expected.Count && expected.All(p => locks.GetValueOrDefault(p.Key) == p.Value);
+            }, EffectRunnerInteropTests.Patience, "the lock rows split the shards as the hash ring assigns them");
+
+            // The first id is the C# runner's, so the stream RPC (on the first id) crosses languages.
+            var first = EffectRunnerInteropTests.EntityIdOwnedBy(expected, csharp, "stream-");
+            var ids = new[] { first }.Concat(Enumerable.Range(1, Ids - 1).Select(i => $"counter-{i}")).ToArray();
+            await using var client = EffectNode.Start("client.mjs", new Dictionary<string, string>(Environment(null)) { ["STREAM_UP_TO"] = "5", ["AMOUNT"] = "3" }, ids);
+            var answered = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var id in ids)
+            {
+                var line = await client.NextLineAsync(EffectRunnerInteropTests.Patience);
+                Assert.Equal(id, line.GetProperty("id").GetString());
+                Assert.Equal(3, line.GetProperty("value").GetInt32());
+                var owner = expected[ShardingHash.ShardOf(id, ShardId.DefaultGroup, TestCluster.ShardsPerGroup).ToString()];
+                Assert.Equal(owner, line.GetProperty("runner").GetString());
+                answered[owner] = answered.GetValueOrDefault(owner) + 1;
+            }
+
+            var stream = await client.NextLineAsync(EffectRunnerInteropTests.Patience);
+            Assert.Equal([1, 2, 3, 4, 5], stream.GetProperty("stream").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+            Assert.True((await client.NextLineAsync(EffectRunnerInteropTests.Patience)).GetProperty("done").GetBoolean());
+            Assert.Equal(0, await client.WaitForExitAsync(EffectRunnerInteropTests.Patience));
+            output.WriteLine($"answered: {string.Join(", ", answered.Select(a => $"{a.Key} {a.Value}"))}");
+            Assert.True(answered.GetValueOrDefault(csharp.ToString()) > Ids / 4, "the C# runner answered its share of the ids");
+            Assert.True(answered.GetValueOrDefault(effectAddress.ToString()) > Ids / 4, "the Effect runner answered its share of the ids");
+        }
+        catch
+        {
+            output.WriteLine(effect?.Log ?? "(no Effect runner)");
+            if (cluster is not null)
+            {
+                foreach (var (level, category, message) in cluster.Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Information))
+                {
+                    output.WriteLine($"{level} {category}: {message}");
+                }
+            }
+
+            throw;
+        }
+        finally
+        {
+            if (effect is not null)
+            {
+                await effect.DisposeAsync();
+            }
+
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync();
+            }
+        }
+    }
+}
