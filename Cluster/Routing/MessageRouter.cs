@@ -31,6 +31,7 @@ internal sealed class MessageRouter(
 {
     private readonly string _runnerName = membership.Self?.ToString() ?? "client";
     private long _nextRequestId;
+    private readonly bool _jsonPayloads = transport.PayloadFormat == PayloadFormat.Json;
     private volatile bool _stopped;
 
     /// <summary>
@@ -108,7 +109,7 @@ internal sealed class MessageRouter(
                     try
                     {
                         using var reply = await transport.RequestAsync(owner, EncodeEnvelope(address, tag, kind, request), persisted: false, cancellationToken).ConfigureAwait(false);
-                        return kind == RpcKind.Tell ? default! : serializer.Deserialize<TReply>(reply.Memory);
+                        return kind == RpcKind.Tell ? default! : DecodeReply<TReply>(reply.Memory);
                     }
                     catch (Exception ex) when (ex is EntityNotAssignedToRunnerException or EntityTypeNotRegisteredException)
                     {
@@ -228,9 +229,12 @@ internal sealed class MessageRouter(
         using var envelope = EncodeEnvelope(address, tag, RpcKind.Stream, request);
         await foreach (var item in transport.StreamAsync(owner, envelope.Memory, persisted: false, cancellationToken).ConfigureAwait(false))
         {
-            yield return serializer.Deserialize<TItem>(item);
+            yield return DecodeReply<TItem>(item);
         }
     }
+
+    /// <summary>A remote reply, in the transport's payload format.</summary>
+    private T DecodeReply<T>(ReadOnlyMemory<byte> reply) => _jsonPayloads ? serializer.DeserializeJson<T>(reply.Span) : serializer.Deserialize<T>(reply);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TReply> SendLocalAsync<TReply>(EntityManager manager, EntityAddress address, RpcKind kind, string tag, object request, CancellationToken cancellationToken)
@@ -274,7 +278,7 @@ internal sealed class MessageRouter(
     private PooledBytes EncodeEnvelope(EntityAddress address, string tag, RpcKind kind, object request)
     {
         var current = Activity.Current;
-        return EnvelopeCodec.EncodePooled(serializer, Interlocked.Increment(ref _nextRequestId), address, tag, kind, request, current?.Id, current?.TraceStateString);
+        return EnvelopeCodec.EncodePooled(serializer, Interlocked.Increment(ref _nextRequestId), address, tag, kind, request, current?.Id, current?.TraceStateString, _jsonPayloads);
     }
 
     private Activity? StartSendActivity(EntityAddress address, string tag)

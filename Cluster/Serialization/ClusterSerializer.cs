@@ -53,6 +53,33 @@ public sealed class ClusterSerializer
         }
     }
 
+    /// <summary>Reads a <typeparamref name="T"/> (a reply) from JSON; failures become <see cref="MalformedMessageException"/>.</summary>
+    internal T DeserializeJson<T>(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, JsonOptions)!;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new MalformedMessageException($"Could not read {typeof(T).Name} from JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Writes <paramref name="value"/> as JSON by its runtime type into <paramref name="output"/>.</summary>
+    internal void SerializeJsonObject(IBufferWriter<byte> output, object value)
+    {
+        try
+        {
+            using var writer = new Utf8JsonWriter(output);
+            JsonSerializer.Serialize(writer, value, value.GetType(), JsonOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new MalformedMessageException($"Could not write {value.GetType().Name} as JSON: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Writes <paramref name="value"/> as JSON into <paramref name="output"/>; failures become <see cref="MalformedMessageException"/>.</summary>
     internal void SerializeJson<T>(Utf8JsonWriter output, T value)
     {

@@ -29,10 +29,19 @@ internal static class EnvelopeCodec
     /// Encodes an envelope whose payload is <paramref name="message"/> serialized by its runtime type, into pooled
     /// bytes: nothing is allocated but the rented buffers.
     /// </summary>
-    public static PooledBytes EncodePooled(ClusterSerializer serializer, long requestId, EntityAddress address, string tag, RpcKind kind, object message, string? traceParent, string? traceState)
+    /// <remarks><paramref name="json"/>: The payload is the message's JSON (a transport speaking Effect's protocol), not MessagePack.</remarks>
+    public static PooledBytes EncodePooled(ClusterSerializer serializer, long requestId, EntityAddress address, string tag, RpcKind kind, object message, string? traceParent, string? traceState, bool json = false)
     {
         using var payload = PooledBufferWriter.Rent();
-        serializer.SerializeObject(payload, message);
+        if (json)
+        {
+            serializer.SerializeJsonObject(payload, message);
+        }
+        else
+        {
+            serializer.SerializeObject(payload, message);
+        }
+
         var envelope = PooledBufferWriter.Rent(64 + payload.WrittenSpan.Length);
         try
         {

@@ -24,6 +24,13 @@ public interface IRunnerTransport
     /// <summary>Envelope RPC: a stream chunk acknowledgement or an interrupt for a persisted request.</summary>
     Task SendEnvelopeAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How envelopes sent through this transport carry their entity payload, and replies come back: MessagePack (the
+    /// default), or JSON for a transport speaking Effect's protocol. Only volatile sends follow it (persisted ones are stored
+    /// natively).
+    /// </summary>
+    PayloadFormat PayloadFormat => PayloadFormat.MessagePack;
+
     /// <summary>Ping RPC: completes when the runner answers.</summary>
     Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken);
 

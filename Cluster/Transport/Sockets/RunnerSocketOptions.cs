@@ -64,6 +64,12 @@ public sealed class RunnerSocketOptions
     public string? ClusterSecret { get; set; }
 
     /// <summary>
+    /// The protocol of this node's outgoing runner calls: <see cref="RunnerProtocol.Native"/> (default) or
+    /// <see cref="RunnerProtocol.Effect"/>, to call entities hosted on Effect TS runners (volatile requests and streams).
+    /// </summary>
+    public RunnerProtocol Protocol { get; set; } = RunnerProtocol.Native;
+
+    /// <summary>
     /// Whether the runner's port also serves Effect's socket runner protocol with ndjson serialization (Effect TS nodes
     /// configured with <c>NodeClusterSocket.layer({ serialization: "ndjson" })</c>), told apart from native connections by
     /// their first byte. Effect's protocol has neither TLS nor the cluster secret: with either configured, Effect

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketRunnerAspire.Cluster.Errors;
 using SocketRunnerAspire.Cluster.Addressing;
+using SocketRunnerAspire.Cluster.Transport.Effect;
 
 using SocketRunnerAspire.Cluster.Timing;
 
@@ -29,6 +30,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     private readonly SocketConnectionContextFactory _connectionFactory;
     private readonly ConnectionSecurity _security;
     private readonly ConcurrentDictionary<RunnerAddress, Peer> _peers = new();
+    private readonly EffectRunnerClient? _effect;
 
     /// <summary>Creates the transport.</summary>
     public SocketRunnerTransport(RunnerSocketOptions? options = null, ILoggerFactory? loggerFactory = null)
@@ -38,11 +40,20 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
         _logger = _loggerFactory.CreateLogger<SocketRunnerTransport>();
         _connectionFactory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = _options.InlineSocketScheduling }, _logger);
         _security = new ConnectionSecurity(_options);
+        _effect = _options.Protocol == RunnerProtocol.Effect ? new EffectRunnerClient(_options, _logger) : null;
     }
+
+    /// <inheritdoc />
+    public PayloadFormat PayloadFormat => _effect is null ? PayloadFormat.MessagePack : PayloadFormat.Json;
 
     /// <inheritdoc />
     public ValueTask<PooledBytes> RequestAsync(RunnerAddress runner, PooledBytes envelope, bool persisted, CancellationToken cancellationToken)
     {
+        if (_effect is not null)
+        {
+            return _effect.RequestAsync(runner, envelope, persisted, cancellationToken);
+        }
+
         var flags = persisted ? FrameFlags.Persisted : FrameFlags.None;
         return PeerOf(runner).OpenConnection is { } connection
             ? connection.CallAsync(FrameKind.Request, flags, envelope, cancellationToken)
@@ -52,6 +63,16 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, bool persisted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (_effect is not null)
+        {
+            await foreach (var item in _effect.StreamAsync(runner, envelope, persisted, cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+
+            yield break;
+        }
+
         var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
         await foreach (var chunk in connection.StreamAsync(persisted ? FrameFlags.Persisted : FrameFlags.None, envelope, cancellationToken).ConfigureAwait(false))
         {
@@ -65,18 +86,34 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     /// <inheritdoc />
     public async Task NotifyAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
     {
+        if (_effect is not null)
+        {
+            await EffectRunnerClient.NotSupportedAsync().ConfigureAwait(false);
+        }
+
         using var reply = await ConnectThenCallAsync(runner, FrameKind.Notify, FrameFlags.None, PooledBytes.CopyOf(envelope.Span), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task SendEnvelopeAsync(RunnerAddress runner, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken)
     {
+        if (_effect is not null)
+        {
+            await EffectRunnerClient.NotSupportedAsync().ConfigureAwait(false);
+        }
+
         using var reply = await ConnectThenCallAsync(runner, FrameKind.Envelope, FrameFlags.Persisted, PooledBytes.CopyOf(envelope.Span), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task PingAsync(RunnerAddress runner, CancellationToken cancellationToken)
     {
+        if (_effect is not null)
+        {
+            await _effect.PingAsync(runner, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
         await connection.PingAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -88,6 +125,7 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     /// <inheritdoc />
     public void OnRunnerUnavailable(RunnerAddress runner)
     {
+        _effect?.Drop(runner);
         if (_peers.TryRemove(runner, out var peer))
         {
             _ = peer.DisposeAsync().AsTask();
@@ -100,6 +138,11 @@ public sealed class SocketRunnerTransport : IRunnerTransport, IAsyncDisposable
     /// <summary>Closes every outgoing connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_effect is not null)
+        {
+            await _effect.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var runner in _peers.Keys)
         {
             if (_peers.TryRemove(runner, out var peer))
