@@ -93,6 +93,13 @@ internal sealed partial class RunnerRpcHandler : IEffectRpcHandler
         }
     }
 
+    public void DeliverEffectNotify(EffectPartialRequest request)
+    {
+        var (work, _) = DeliverEffect(request, expectStream: false, CancellationToken.None);
+        // Nobody waits for the outcome: observed here, a failure is not an UnobservedTaskException.
+        _ = work.Reply.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
     public PooledBytes InterruptedReply(long requestId) => EffectReplies.WithExitFailure(requestId, newId(), EffectFailure.Interrupted);
 
     /// <summary>The entity request's own failure: its <c>WithExit</c> dies with the error as a defect.</summary>

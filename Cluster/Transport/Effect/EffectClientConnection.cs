@@ -97,8 +97,11 @@ internal sealed partial class EffectClientConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>A <c>Stream</c> RPC for <paramref name="envelope"/>: yields each item's JSON, acknowledging every chunk.</summary>
-    public async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(long requestId, Envelope envelope, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// A <c>Stream</c> RPC for <paramref name="envelope"/>: yields each item's JSON, acknowledging every RPC chunk (<c>Ack</c>) and
+    /// every entity chunk (an <c>AckChunk</c> envelope, with an id from <paramref name="newId"/>), as Effect's sender does.
+    /// </summary>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(long requestId, Envelope envelope, Func<long> newId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var (id, frames) = Open();
         var ended = false;
@@ -125,13 +128,15 @@ internal sealed partial class EffectClientConnection : IAsyncDisposable
 
                     foreach (var reply in EffectReplyReader.Elements(frame.Body))
                     {
-                        if (EffectReplyReader.IsWithExit(reply, out var body))
+                        if (EffectReplyReader.IsWithExit(reply, out var body, out var replyId))
                         {
                             EffectExits.ValueOrThrow(body); // the stream's end, or its failure
                         }
                         else
                         {
                             items.AddRange(EffectReplyReader.Elements(body).Select(item => (ReadOnlyMemory<byte>)item.ToArray()));
+                            // Its answer is not awaited (an id no call waits on: the read loop drops it).
+                            _writer.Send(EffectClientRequests.AckChunk(Interlocked.Increment(ref _nextId), newId(), envelope, requestId, replyId));
                         }
                     }
                 }

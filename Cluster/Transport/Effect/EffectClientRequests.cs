@@ -45,6 +45,29 @@ internal static class EffectClientRequests
             writer.WriteEndObject();
         });
 
+    /// <summary>
+    /// An <c>Envelope</c> RPC with an <c>AckChunk</c> (<c>{_tag:"AckChunk", id, address, requestId, replyId}</c>): Effect's
+    /// entity managers send a stream's next chunk only once the sender acknowledged the previous one this way.
+    /// </summary>
+    public static PooledBytes AckChunk(long rpcId, long envelopeId, in Envelope request, long requestId, long replyId) =>
+        EffectJsonLine.Build((rpcId, envelopeId, request.Address, requestId, replyId), static (writer, s) =>
+        {
+            WriteRequestStart(writer, s.rpcId, "Envelope");
+            writer.WriteStartObject("payload"u8);
+            writer.WriteStartObject("envelope"u8);
+            writer.WriteString("_tag"u8, "AckChunk"u8);
+            writer.WriteString("id"u8, s.envelopeId.ToString(CultureInfo.InvariantCulture));
+            EffectClusterErrors.WriteAddress(writer, s.Address);
+            writer.WriteString("requestId"u8, s.requestId.ToString(CultureInfo.InvariantCulture));
+            writer.WriteString("replyId"u8, s.replyId.ToString(CultureInfo.InvariantCulture));
+            writer.WriteEndObject();
+            writer.WriteBoolean("persisted"u8, false);
+            writer.WriteEndObject();
+            writer.WriteStartArray("headers"u8);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
+
     /// <summary>The <c>Ping</c> RPC (<c>payload: null</c>), answered with <c>Exit Success null</c>.</summary>
     public static PooledBytes PingRpc(long rpcId) =>
         EffectJsonLine.Build(rpcId, static (writer, id) =>

@@ -9,10 +9,14 @@ namespace SocketRunnerAspire.Cluster.Transport.Effect;
 internal static class EffectReplyReader
 {
     /// <summary>Whether <paramref name="reply"/> is a <c>WithExit</c> (then <paramref name="body"/> is its exit) or a <c>Chunk</c> (its values array).</summary>
-    public static bool IsWithExit(ReadOnlyMemory<byte> reply, out ReadOnlyMemory<byte> body)
+    public static bool IsWithExit(ReadOnlyMemory<byte> reply, out ReadOnlyMemory<byte> body) => IsWithExit(reply, out body, out _);
+
+    /// <summary>As <see cref="IsWithExit(ReadOnlyMemory{byte}, out ReadOnlyMemory{byte})"/>, with the reply's snowflake id (0 when absent).</summary>
+    public static bool IsWithExit(ReadOnlyMemory<byte> reply, out ReadOnlyMemory<byte> body, out long replyId)
     {
         string? tag = null;
         body = default;
+        replyId = 0;
         try
         {
             var reader = new Utf8JsonReader(reply.Span);
@@ -34,6 +38,12 @@ internal static class EffectReplyReader
                     var start = (int)reader.TokenStartIndex;
                     reader.Skip();
                     body = reply[start..(int)reader.BytesConsumed];
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    _ = reader.TokenType == JsonTokenType.String && long.TryParse(reader.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out replyId);
+                    reader.Skip();
                 }
                 else
                 {

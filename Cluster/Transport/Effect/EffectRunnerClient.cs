@@ -47,7 +47,7 @@ internal sealed class EffectRunnerClient(RunnerSocketOptions options, ILogger lo
 
         var decoded = EnvelopeCodec.Decode(envelope);
         var connection = await ConnectAsync(runner, cancellationToken).ConfigureAwait(false);
-        await foreach (var item in connection.StreamAsync(_ids.Next(), decoded, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in connection.StreamAsync(_ids.Next(), decoded, _ids.Next, cancellationToken).ConfigureAwait(false))
         {
             yield return item;
         }

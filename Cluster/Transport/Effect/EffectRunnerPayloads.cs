@@ -13,16 +13,21 @@ namespace SocketRunnerAspire.Cluster.Transport.Effect;
 internal static class EffectRunnerPayloads
 {
     /// <summary>The request and persisted flag of an <c>Effect</c> or <c>Stream</c> RPC.</summary>
-    public static (EffectPartialRequest Request, bool Persisted) ReadRequest(ReadOnlyMemory<byte> payload)
+    public static (EffectPartialRequest Request, bool Persisted) ReadRequest(ReadOnlyMemory<byte> payload) => ReadRequest(payload, "request");
+
+    /// <summary>The request and persisted flag of a <c>Notify</c> RPC whose envelope is a whole request.</summary>
+    public static (EffectPartialRequest Request, bool Persisted) ReadNotifiedRequest(ReadOnlyMemory<byte> payload) => ReadRequest(payload, "envelope");
+
+    private static (EffectPartialRequest Request, bool Persisted) ReadRequest(ReadOnlyMemory<byte> payload, string field)
     {
         EffectPartialRequest? request = null;
         bool? persisted = null;
-        var reader = Start(payload, "The Effect/Stream payload");
+        var reader = Start(payload, "The RPC payload");
         try
         {
             while (NextProperty(ref reader))
             {
-                if (reader.ValueTextEquals("request"u8))
+                if (reader.ValueTextEquals(field))
                 {
                     reader.Read();
                     request = ReadPartialRequest(payload, ref reader);
@@ -43,7 +48,7 @@ internal static class EffectRunnerPayloads
             throw new MalformedMessageException($"Undecodable payload: {ex.Message}", ex);
         }
 
-        return (request ?? throw Missing("request"), persisted ?? throw Missing("persisted"));
+        return (request ?? throw Missing(field), persisted ?? throw Missing("persisted"));
     }
 
     /// <summary>The envelope and persisted flag of an <c>Envelope</c> or <c>Notify</c> RPC (a Notify without the flag is persisted).</summary>

@@ -4,8 +4,8 @@ namespace SocketRunnerAspire.Cluster.Transport.Effect;
 
 /// <summary>
 /// What each RPC of Effect's <c>Runners.Rpcs</c> group does on this runner (§4.2): <c>Effect</c> and <c>Stream</c> deliver a
-/// volatile request to its entity, <c>Envelope</c> interrupts one; persisted requests and <c>Notify</c> are refused with a
-/// defect that says so (this runner's stored messages are not in Effect's format). <c>Ping</c> is answered on the read loop.
+/// volatile request to its entity, <c>Envelope</c> interrupts one, a volatile <c>Notify</c> delivers a request without
+/// waiting for its reply (or acts as <c>Envelope</c>); persisted requests are refused with a defect that says so (this runner's stored messages are not in Effect's format). <c>Ping</c> is answered on the read loop.
 /// </summary>
 internal sealed partial class EffectServerConnection
 {
@@ -26,10 +26,10 @@ internal sealed partial class EffectServerConnection
                     await ServeStreamAsync(frame, rpc).ConfigureAwait(false);
                     break;
                 case "Envelope":
-                    ServeEnvelope(frame);
+                    ServeEnvelope(frame, notify: false);
                     break;
                 default:
-                    Send(EffectServerFrames.ExitFailure(frame.Id, EffectFailure.Die(PersistedNotSupported)));
+                    ServeEnvelope(frame, notify: true);
                     break;
             }
         }
@@ -116,8 +116,12 @@ internal sealed partial class EffectServerConnection
         Send(EffectServerFrames.ExitSuccess(frame.Id, default));
     }
 
-    /// <summary>An <c>Envelope</c> RPC: interrupts a volatile request (wherever it runs here); acks of volatile streams travel as RPC acks.</summary>
-    private void ServeEnvelope(EffectClientFrame frame)
+    /// <summary>An <c>Envelope</c> (or <c>Notify</c>) RPC: interrupts a volatile request (wherever it runs here); an <c>AckChunk</c> is answered (this runner paces streams by the RPC acks).</summary>
+    /// <remarks>
+    /// A <c>Notify</c> (<paramref name="notify"/>) may also carry a whole request: volatile, Effect's fire-and-forget send,
+    /// answered once the entity has it; persisted, a "read your storage" nudge this runner cannot follow (Effect's storage).
+    /// </remarks>
+    private void ServeEnvelope(EffectClientFrame frame, bool notify)
     {
         var envelope = EffectRunnerPayloads.ReadEnvelope(frame.Payload);
         if (envelope.Persisted)
@@ -128,7 +132,14 @@ internal sealed partial class EffectServerConnection
 
         if (envelope.Kind == EffectEnvelopeKind.Request)
         {
-            throw new MalformedMessageException("An Envelope RPC carries an AckChunk or an Interrupt, not a Request.");
+            if (!notify)
+            {
+                throw new MalformedMessageException("An Envelope RPC carries an AckChunk or an Interrupt, not a Request.");
+            }
+
+            _handler.DeliverEffectNotify(EffectRunnerPayloads.ReadNotifiedRequest(frame.Payload).Request);
+            Send(EffectServerFrames.ExitSuccess(frame.Id, default));
+            return;
         }
 
         if (envelope.Kind == EffectEnvelopeKind.Interrupt)

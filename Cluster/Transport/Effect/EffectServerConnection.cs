@@ -53,7 +53,13 @@ internal sealed partial class EffectServerConnection
     /// <summary>Serves until the peer closes, sends <c>Eof</c> and its RPCs are done, or <paramref name="cancellationToken"/> closes the connection.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var link = cancellationToken.Register(static s => ((EffectServerConnection)s!).Close(), this);
+        // Closed from outside (the server stopping, an idle connection): a flush waiting for a peer that does not read ends too.
+        using var link = cancellationToken.Register(static s =>
+        {
+            var connection = (EffectServerConnection)s!;
+            connection.Close();
+            connection._writer.Abort();
+        }, this);
         var writing = WriteLoopAsync();
         try
         {
@@ -81,10 +87,6 @@ internal sealed partial class EffectServerConnection
             }
 
             _writer.Complete();
-            if (cancellationToken.IsCancellationRequested)
-            {
-                _writer.Abort();
-            }
 
             await writing.ConfigureAwait(false);
             _closing.Dispose();

@@ -15,6 +15,12 @@ internal interface IEffectRpcHandler
     /// <summary>Delivers a volatile stream request and yields its replies: a <c>Chunk</c> per item, then the final <c>WithExit</c>.</summary>
     IAsyncEnumerable<PooledBytes> HandleEffectStreamAsync(EffectPartialRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A volatile request sent with <c>Notify</c> (Effect's fire-and-forget): delivered to its entity, nobody waits for
+    /// its reply. Routing errors are thrown, entity-level ones logged by the entity, as for a tell.
+    /// </summary>
+    void DeliverEffectNotify(EffectPartialRequest request);
+
     /// <summary>The <c>WithExit</c> reply of a request its sender interrupted with an <c>Interrupt</c> envelope.</summary>
     PooledBytes InterruptedReply(long requestId);
 }

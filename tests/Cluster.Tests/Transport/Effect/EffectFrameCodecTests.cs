@@ -167,4 +167,34 @@ public sealed class EffectFrameCodecTests
     [InlineData((byte)'G', "Unknown")]
     public void TheFirstByteTellsTheProtocol(byte first, string protocol) =>
         Assert.Equal(Enum.Parse<ConnectionProtocol>(protocol), ConnectionProtocolSniffer.Classify(first, 4 * 1024 * 1024));
+
+    [Fact]
+    public void ClientLinesHaveEffectsShapes()
+    {
+        var envelope = new Envelope(1, Address, "CountTo", Cluster.Entities.RpcKind.Stream, """{"n":3}"""u8.ToArray(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", null);
+
+        Assert.Equal("""{"_tag":"Request","id":4,"tag":"Stream","payload":{"request":{"_tag":"Request","requestId":"77","address":""" + AddressJson
+            + ""","tag":"CountTo","payload":{"n":3},"headers":{},"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","sampled":true},"persisted":false},"headers":[]}""" + "\n",
+            Text(EffectClientRequests.EntityRequest(4, "Stream", 77, envelope)));
+        Assert.Equal("""{"_tag":"Request","id":5,"tag":"Envelope","payload":{"envelope":{"_tag":"AckChunk","id":"90","address":""" + AddressJson
+            + ""","requestId":"77","replyId":"88"},"persisted":false},"headers":[]}""" + "\n",
+            Text(EffectClientRequests.AckChunk(5, 90, envelope, 77, 88)));
+        Assert.Equal("""{"_tag":"Request","id":6,"tag":"Ping","payload":null,"headers":[]}""" + "\n", Text(EffectClientRequests.PingRpc(6)));
+        Assert.Equal("""{"_tag":"Ack","requestId":4}""" + "\n", Text(EffectClientRequests.Ack(4)));
+        Assert.Equal("""{"_tag":"Interrupt","requestId":4}""" + "\n", Text(EffectClientRequests.Interrupt(4)));
+    }
+
+    [Fact]
+    public void AClientReadsExitsAsValuesOrTheNativeExceptions()
+    {
+        Assert.Equal("6", Encoding.UTF8.GetString(EffectExits.ValueOrThrow("""{"_tag":"Success","value":6}"""u8.ToArray()).Span));
+        var notAssigned = Assert.IsType<EntityNotAssignedToRunnerException>(EffectExits.Failure(
+            Encoding.UTF8.GetBytes("""{"_tag":"Failure","cause":[{"_tag":"Fail","error":{"_tag":"EntityNotAssignedToRunner","address":""" + AddressJson + "}}]}")));
+        Assert.Equal(Address, notAssigned.Address);
+        var died = Assert.IsType<EntityHandlerException>(EffectExits.Failure("""{"_tag":"Failure","cause":[{"_tag":"Die","defect":{"name":"Error","message":"x"}}]}"""u8.ToArray()));
+        Assert.Equal(("Error", "x"), (died.ErrorType, died.Message));
+        Assert.IsType<OperationCanceledException>(EffectExits.Failure("""{"_tag":"Failure","cause":[{"_tag":"Interrupt","fiberId":null}]}"""u8.ToArray()));
+        Assert.True(EffectReplyReader.IsWithExit("""{"_tag":"WithExit","requestId":"1","id":"2","exit":{"_tag":"Success","value":null}}"""u8.ToArray(), out _, out var replyId));
+        Assert.Equal(2, replyId);
+    }
 }

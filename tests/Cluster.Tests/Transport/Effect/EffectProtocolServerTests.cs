@@ -262,16 +262,24 @@ public sealed class EffectProtocolServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NotifyIsRefusedWithADefectThatSaysSo()
+    public async Task AVolatileNotifyDeliversTheRequestWithoutItsReplyAndAPersistedOneIsRefused()
     {
         await using var client = await EffectNdjsonClient.ConnectAsync(RunnerAddress);
+        var address = Counter("notified");
 
         await client.RequestAsync("Notify", new JsonObject
         {
-            ["envelope"] = EffectNdjsonClient.PartialRequest(NextRequestId(), Counter("n"), "Increment", new JsonObject { ["by"] = 1 }),
+            ["envelope"] = EffectNdjsonClient.PartialRequest(NextRequestId(), address, "Deposit", new JsonObject { ["key"] = "notified", ["amount"] = 4 }),
+            ["persisted"] = false,
+        });
+        Assert.Null(Value(await client.ReadAsync()));
+        await Eventually.True(() => _cluster.Probe.Runs.ContainsKey("notified"), TimeSpan.FromSeconds(5), "the notified request ran");
+
+        await client.RequestAsync("Notify", new JsonObject
+        {
+            ["envelope"] = EffectNdjsonClient.PartialRequest(NextRequestId(), address, "Increment", new JsonObject { ["by"] = 1 }),
             ["persisted"] = true,
         });
-
         Assert.Contains("not supported", (string?)Cause(await client.ReadAsync())["defect"]!["message"], StringComparison.Ordinal);
     }
 
