@@ -14,7 +14,8 @@ namespace SocketRunnerAspire.Cluster.Serialization;
 public sealed class ClusterSerializer
 {
     // Before Default, which reads it as it is initialized.
-    private static readonly JsonSerializerOptions DefaultJsonOptions = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions DefaultJsonOptions = ReadOnly(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    private readonly JsonSerializerOptions _jsonOptions = DefaultJsonOptions;
 
     /// <summary>The serializer with the default options.</summary>
     public static ClusterSerializer Default { get; } = new(
@@ -33,7 +34,18 @@ public sealed class ClusterSerializer
     /// whose payloads are Effect's JSON codec output). Web defaults: camelCase names, case-insensitive reading, numbers
     /// readable from strings. System.Text.Json builds each type's contract once and caches it in these options.
     /// </summary>
-    public JsonSerializerOptions JsonOptions { get; init; } = DefaultJsonOptions;
+    /// <remarks>Made read-only when set (with the reflection resolver when it has none): contracts are looked up per type.</remarks>
+    public JsonSerializerOptions JsonOptions
+    {
+        get => _jsonOptions;
+        init => _jsonOptions = ReadOnly(value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
+    {
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     /// <summary>
     /// Reads a message sent to an entity from JSON; failures (and null, which a handler must not be given) become
@@ -66,13 +78,23 @@ public sealed class ClusterSerializer
         }
     }
 
-    /// <summary>Writes <paramref name="value"/> as JSON by its runtime type into <paramref name="output"/>.</summary>
+    /// <summary>
+    /// Writes a message sent to an entity as JSON by its runtime type into <paramref name="output"/>. A message without
+    /// fields is written as <c>null</c>: Effect encodes a payload-less RPC's (<c>Schema.Void</c>) payload so, and refuses <c>{}</c>.
+    /// </summary>
     internal void SerializeJsonObject(IBufferWriter<byte> output, object value)
     {
         try
         {
             using var writer = new Utf8JsonWriter(output);
-            JsonSerializer.Serialize(writer, value, value.GetType(), JsonOptions);
+            var info = JsonOptions.GetTypeInfo(value.GetType());
+            if (info.Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object && info.Properties.Count == 0)
+            {
+                writer.WriteNullValue();
+                return;
+            }
+
+            JsonSerializer.Serialize(writer, value, info);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
         {

@@ -81,8 +81,23 @@ internal static class EffectExits
     /// <summary>A defect as Effect encodes it: <c>{name, message}</c> or any JSON value.</summary>
     public static EntityHandlerException FromDefect(JsonElement defect) =>
         defect.ValueKind == JsonValueKind.Object && defect.TryGetProperty("message", out var message)
-            ? new EntityHandlerException(defect.TryGetProperty("name", out var name) ? name.GetString() ?? "Error" : "Error", message.GetString() ?? string.Empty)
+            ? new EntityHandlerException(defect.TryGetProperty("name", out var name) ? name.GetString() ?? "Error" : "Error", Describe(message.GetString(), defect))
             : new EntityHandlerException("Defect", defect.ValueKind == JsonValueKind.String ? defect.GetString()! : defect.GetRawText());
+
+    /// <summary>A defect's message, or its cause's when it has none (Effect's MalformedMessage carries only a cause).</summary>
+    private static string Describe(string? message, JsonElement defect)
+    {
+        if (!string.IsNullOrEmpty(message))
+        {
+            return message;
+        }
+
+        return defect.TryGetProperty("cause", out var cause)
+            ? cause.ValueKind == JsonValueKind.Object && cause.TryGetProperty("message", out var inner)
+                ? $"{(cause.TryGetProperty("name", out var n) ? n.GetString() : "Error")}: {inner.GetString()}"
+                : cause.GetRawText()
+            : defect.GetRawText();
+    }
 
     private static Exception FromError(JsonElement error)
     {

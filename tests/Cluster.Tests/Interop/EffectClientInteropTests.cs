@@ -9,10 +9,12 @@ using Xunit.Abstractions;
 namespace SocketRunnerAspire.Cluster.Tests.Interop;
 
 /// <summary>
-/// A client-only node of Effect's own TypeScript runtime (<c>tests/Interop/effect/client.mjs</c>) calls the entity
-/// <c>Counter</c>, defined in both languages (<c>cluster.mjs</c>, <see cref="InteropCounter"/>), for many ids, with one
-/// Effect runner and one C# runner on one PostgreSQL: every id's calls reach the runner the hash ring names, the C#
-/// runner's over Effect's socket protocol (ndjson), which its runner port serves beside the native one.
+/// The entity <c>Counter</c>, defined in both languages (<c>tests/Interop/effect/cluster.mjs</c>,
+/// <see cref="InteropCounter"/>), called for many ids with one Effect runner and one C# runner on one PostgreSQL: first
+/// from a client-only node of Effect's own TypeScript runtime (<c>client.mjs</c>), then from a C# client-only node
+/// whose socket transport speaks Effect's protocol (<see cref="RunnerProtocol.Effect"/>). Every id's calls reach the
+/// runner the hash ring names, in either language, over Effect's socket protocol (ndjson), which the C# runner's port
+/// serves beside the native one.
 /// </summary>
 public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresServerFixture>
 {
@@ -53,7 +55,7 @@ public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITe
                     o.RunnerHealth = RunnerHealthKind.Noop;
                 },
                 storage: new PostgresRunnerStorage(postgres.DataSource, EffectRunnerInteropTests.Lease, prefix),
-                transports: () => new SocketRunnerTransport(),
+                transports: () => new SocketRunnerTransport(new RunnerSocketOptions { Protocol = RunnerProtocol.Effect }),
                 addresses: _ => FreePort.Loopback(),
                 messages: new PostgresMessageStorage(postgres.DataSource, prefix),
                 configure: builder => InteropCounter.Register(builder),
@@ -93,6 +95,40 @@ public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITe
             output.WriteLine($"answered: {string.Join(", ", answered.Select(a => $"{a.Key} {a.Value}"))}");
             Assert.True(answered.GetValueOrDefault(csharp.ToString()) > Ids / 4, "the C# runner answered its share of the ids");
             Assert.True(answered.GetValueOrDefault(effectAddress.ToString()) > Ids / 4, "the Effect runner answered its share of the ids");
+
+            // The same ids from C#: each counter is at 3 from the Effect client, wherever it lives.
+            using var concurrency = new SemaphoreSlim(32);
+            var fromCSharp = await Task.WhenAll(ids.Select(async id =>
+            {
+                await concurrency.WaitAsync();
+                try
+                {
+                    var counter = cluster.Client.GetEntity<InteropCounter>(id);
+                    var value = await counter.AskAsync(new InteropIncrement(2)).WaitAsync(EffectRunnerInteropTests.Patience);
+                    return (Id: id, Value: value, Runner: await counter.AskAsync(new InteropWhere()).WaitAsync(EffectRunnerInteropTests.Patience));
+                }
+                catch (Exception ex)
+                {
+                    throw new InvalidOperationException($"{id} (owner {expected[ShardingHash.ShardOf(id, ShardId.DefaultGroup, TestCluster.ShardsPerGroup).ToString()]}) failed from C#: {ex}", ex);
+                }
+                finally
+                {
+                    concurrency.Release();
+                }
+            }));
+            Assert.All(fromCSharp, reply =>
+            {
+                Assert.Equal(5, reply.Value);
+                Assert.Equal(expected[ShardingHash.ShardOf(reply.Id, ShardId.DefaultGroup, TestCluster.ShardsPerGroup).ToString()], reply.Runner);
+            });
+            var effectOwned = EffectRunnerInteropTests.EntityIdOwnedBy(expected, effectAddress, "stream-");
+            var items = new List<int>();
+            await foreach (var item in cluster.Client.GetEntity<InteropCounter>(effectOwned).StreamAsync(new InteropCount(4)))
+            {
+                items.Add(item);
+            }
+
+            Assert.Equal([1, 2, 3, 4], items);
         }
         catch
         {

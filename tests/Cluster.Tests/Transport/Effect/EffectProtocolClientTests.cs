@@ -15,7 +15,7 @@ public sealed class EffectProtocolClientTests : IAsyncLifetime
     private readonly CapturingLoggerProvider _logs = new();
     private TestCluster _cluster = null!;
 
-    public async Task InitializeAsync() => _cluster = await StartAsync(entity: e => e.WithMailboxCapacity(1));
+    public async Task InitializeAsync() => _cluster = await StartAsync();
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
@@ -60,14 +60,16 @@ public sealed class EffectProtocolClientTests : IAsyncLifetime
     [Fact]
     public async Task AFullMailboxIsAMailboxFullException()
     {
-        var counter = _cluster.Client.GetEntity<CounterEntity>("full");
+        // A mailbox of one only here: with it, a request sent right after a tell may find the tell still queued.
+        await using var cluster = await StartAsync(entity: e => e.WithMailboxCapacity(1));
+        var counter = cluster.Client.GetEntity<CounterEntity>("full");
         var held = counter.AskAsync(new Hold("m"));
-        await _cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        await cluster.Probe.Started.WaitAsync(TimeSpan.FromSeconds(10));
 
         var error = await Assert.ThrowsAsync<MailboxFullException>(() => counter.AskAsync(new Hold("n")));
         Assert.Equal("full", error.Address.EntityId);
 
-        _cluster.Probe.Open("m");
+        cluster.Probe.Open("m");
         Assert.Equal(1, await held);
     }
 

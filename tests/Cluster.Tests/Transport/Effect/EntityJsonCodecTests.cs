@@ -61,4 +61,18 @@ public sealed class EntityJsonCodecTests
         var error = Assert.Throws<MalformedMessageException>(() => Rpc("Deposit").DeserializeJsonRequest(ClusterSerializer.Default, Encoding.UTF8.GetBytes(json)));
         Assert.Contains("Deposit", error.Message, StringComparison.Ordinal);
     }
+
+    private sealed record NoFields;
+
+    [Fact]
+    public void AMessageWithoutFieldsIsWrittenAsNullAsEffectEncodesAVoidPayload()
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        ClusterSerializer.Default.SerializeJsonObject(output, new NoFields());
+        Assert.Equal("null", Encoding.UTF8.GetString(output.WrittenSpan));
+
+        output.Clear();
+        ClusterSerializer.Default.SerializeJsonObject(output, new Interop.InteropIncrement(5));
+        Assert.Equal("""{"amount":5}""", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
 }
