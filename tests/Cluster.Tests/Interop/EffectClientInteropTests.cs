@@ -51,8 +51,9 @@ public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITe
                 {
                     o.ShardLockExpiration = EffectRunnerInteropTests.Lease;
                     o.StorageTimeout = TimeSpan.FromSeconds(5);
-                    // Our ping health speaks the native protocol, which the Effect runner does not serve.
-                    o.RunnerHealth = RunnerHealthKind.Noop;
+                    // Our ping health too, over Effect's protocol (the transport's): the Effect runner must stay healthy.
+                    o.RunnerHealth = RunnerHealthKind.Ping;
+                    o.RunnerHealthCheckInterval = TimeSpan.FromSeconds(1);
                 },
                 storage: new PostgresRunnerStorage(postgres.DataSource, EffectRunnerInteropTests.Lease, prefix),
                 transports: () => new SocketRunnerTransport(new RunnerSocketOptions { Protocol = RunnerProtocol.Effect }),
@@ -129,6 +130,10 @@ public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITe
             }
 
             Assert.Equal([1, 2, 3, 4], items);
+
+            // Both health checks (Effect's of the C# runner, ours of the Effect runner, every second) left both healthy.
+            await using var healthy = postgres.DataSource.CreateCommand($"SELECT COUNT(*) FROM {prefix}_runners WHERE healthy");
+            Assert.Equal(2L, (long)(await healthy.ExecuteScalarAsync())!);
         }
         catch
         {
