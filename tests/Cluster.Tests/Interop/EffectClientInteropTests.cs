@@ -27,19 +27,9 @@ public sealed class EffectClientInteropTests(PostgresServerFixture postgres, ITe
         Skip.If(EffectNode.SkipReason is not null, EffectNode.SkipReason);
         var prefix = PostgresServerFixture.UniquePrefix();
         var effectAddress = FreePort.Loopback();
-        Dictionary<string, string> Environment(RunnerAddress? address) => new()
-        {
-            ["PG_URL"] = $"postgres://postgres@127.0.0.1:{postgres.Server.Port}/postgres",
-            ["TABLE_PREFIX"] = prefix,
-            ["RUNNER_HOST"] = address?.Host ?? "127.0.0.1",
-            ["RUNNER_PORT"] = address?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
-            ["SHARDS_PER_GROUP"] = TestCluster.ShardsPerGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["SHARD_GROUPS"] = ShardId.DefaultGroup,
-            ["RUNNER_WEIGHT"] = "1",
-            // Effect's ping health: the Effect runner pings the C# runner with Effect's Ping RPC, which it answers.
-            ["HEALTH"] = "ping",
-            ["TIMEOUT_MS"] = "180000",
-        };
+        // Effect's ping health: the Effect runner pings the C# runner with Effect's Ping RPC, which it answers.
+        Dictionary<string, string> Environment(RunnerAddress? address) =>
+            new(EffectRunnerInteropTests.EffectEnvironment(postgres, prefix, address, health: "ping")) { ["TIMEOUT_MS"] = "180000" };
 
         EffectNode? effect = null;
         TestCluster? cluster = null;

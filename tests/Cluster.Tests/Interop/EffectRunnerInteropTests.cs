@@ -181,16 +181,7 @@ public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITe
         Skip.If(EffectNode.SkipReason is not null, EffectNode.SkipReason);
         var prefix = PostgresServerFixture.UniquePrefix();
         var addresses = new[] { FreePort.Loopback(), FreePort.Loopback() };
-        Dictionary<string, string> Environment(RunnerAddress? address) => new()
-        {
-            ["PG_URL"] = $"postgres://postgres@127.0.0.1:{postgres.Server.Port}/postgres",
-            ["TABLE_PREFIX"] = prefix,
-            ["RUNNER_HOST"] = address?.Host ?? "127.0.0.1",
-            ["RUNNER_PORT"] = address?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
-            ["SHARDS_PER_GROUP"] = TestCluster.ShardsPerGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RUNNER_WEIGHT"] = "1",
-            ["HEALTH"] = "ping",
-        };
+        Dictionary<string, string> Environment(RunnerAddress? address) => EffectEnvironment(postgres, prefix, address, health: "ping");
 
         var runners = new List<EffectNode>();
         try
@@ -241,6 +232,19 @@ public sealed class EffectRunnerInteropTests(PostgresServerFixture postgres, ITe
             }
         }
     }
+
+    /// <summary>The environment of <c>runner.mjs</c> (at <paramref name="address"/>) or <c>client.mjs</c> (null) on this test's tables.</summary>
+    internal static Dictionary<string, string> EffectEnvironment(PostgresServerFixture postgres, string prefix, RunnerAddress? address, string health) => new()
+    {
+        ["PG_URL"] = $"postgres://postgres@127.0.0.1:{postgres.Server.Port}/postgres",
+        ["TABLE_PREFIX"] = prefix,
+        ["RUNNER_HOST"] = address?.Host ?? "127.0.0.1",
+        ["RUNNER_PORT"] = address?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
+        ["SHARDS_PER_GROUP"] = TestCluster.ShardsPerGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["SHARD_GROUPS"] = ShardId.DefaultGroup,
+        ["RUNNER_WEIGHT"] = "1",
+        ["HEALTH"] = health,
+    };
 
     private static bool Same(RunnerInfo a, RunnerInfo b) =>
         a.Address == b.Address && a.Groups.SequenceEqual(b.Groups) && a.Weight.Equals(b.Weight);
