@@ -59,8 +59,27 @@ public sealed class EffectNode : IAsyncDisposable
     /// <summary>Why Effect nodes cannot run here (installing the npm packages first if needed); null when they can.</summary>
     public static string? SkipReason =>
         NodePath is null ? "Node.js is not installed (no 'node' on PATH); the Effect interop tests need it (CI: apt-get install nodejs npm)."
+        : TooOld.Value is { } old ? old
         : Directory is null ? "The Effect interop scripts (tests/Interop/effect/package.json) were not found above the test's directory."
         : Installed.Value;
+
+    // Effect 4.1 runs on Node 20 (checked with 20.20; @effect/platform-node asks for 22.19); an older node fails to start the scripts.
+    private static readonly Lazy<string?> TooOld = new(() =>
+    {
+        try
+        {
+            using var version = Process.Start(new ProcessStartInfo(NodePath!, "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var text = version.StandardOutput.ReadToEnd().Trim();
+            version.WaitForExit();
+            return Version.TryParse(text.TrimStart('v'), out var parsed) && parsed.Major >= 20
+                ? null
+                : $"Node.js {text} is older than 20, which the Effect interop scripts (effect 4.1.0) need.";
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return $"Node.js at {NodePath} does not run: {ex.Message}";
+        }
+    });
 
     public string Script { get; }
 
