@@ -16,7 +16,7 @@ public sealed record TickThenFail(int After) : IEntityStreamRequest<Ticker, int>
 /// <summary>Replies with <paramref name="Text"/>; without a body, the default.</summary>
 public sealed record Echo(string Text = "pong") : IEntityRequest<Ticker, string>;
 
-/// <summary>What the ticker saw: when its open-ended stream was cancelled.</summary>
+/// <summary>What the ticker saw: when its open-ended stream was stopped.</summary>
 public sealed class TickerProbe
 {
     public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -31,18 +31,19 @@ public sealed class TickerEntity(TickerProbe probe)
 
     private async IAsyncEnumerable<int> TickAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        for (var i = 1; ; i++)
+        // The stream never ends by itself, so leaving the loop at all means it was stopped: cancelled
+        // while waiting, or disposed while parked at a yield (where no exception reaches a catch).
+        try
         {
-            yield return i;
-            try
+            for (var i = 1; ; i++)
             {
+                yield return i;
                 await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken);
             }
-            catch (OperationCanceledException)
-            {
-                probe.Cancelled.TrySetResult();
-                throw;
-            }
+        }
+        finally
+        {
+            probe.Cancelled.TrySetResult();
         }
     }
 
