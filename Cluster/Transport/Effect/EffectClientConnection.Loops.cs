@@ -17,7 +17,7 @@ internal sealed partial class EffectClientConnection
             {
                 var result = await _input.ReadAsync(_closing.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                while (TryReadLine(ref buffer, out var line))
+                while (EffectJsonLine.TryRead(ref buffer, out var line))
                 {
                     OnLine(line);
                 }
@@ -47,18 +47,6 @@ internal sealed partial class EffectClientConnection
             Close(reason);
             await _input.CompleteAsync().ConfigureAwait(false);
         }
-    }
-
-    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        if (reader.TryReadTo(out line, (byte)'\n'))
-        {
-            buffer = buffer.Slice(reader.Position);
-            return true;
-        }
-
-        return false;
     }
 
     private void OnLine(ReadOnlySequence<byte> line)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using SocketRunnerAspire.Cluster.Buffers;
 
@@ -51,5 +52,18 @@ internal static class EffectJsonLine
     {
         var line = Build(state, write);
         return new PooledBytes(line.Array!, line.Length - 1);
+    }
+
+    /// <summary>Takes the next complete line (without its <c>\n</c>) off the front of <paramref name="buffer"/>.</summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        if (reader.TryReadTo(out line, (byte)'\n'))
+        {
+            buffer = buffer.Slice(reader.Position);
+            return true;
+        }
+
+        return false;
     }
 }

@@ -106,7 +106,7 @@ internal sealed partial class EffectServerConnection
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _lastReceived, Environment.TickCount64);
             var buffer = result.Buffer;
-            while (TryReadLine(ref buffer, out var line))
+            while (EffectJsonLine.TryRead(ref buffer, out var line))
             {
                 OnLine(line);
             }
@@ -123,18 +123,6 @@ internal sealed partial class EffectServerConnection
                 return;
             }
         }
-    }
-
-    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        if (reader.TryReadTo(out line, (byte)'\n'))
-        {
-            buffer = buffer.Slice(reader.Position);
-            return true;
-        }
-
-        return false;
     }
 
     private void OnLine(ReadOnlySequence<byte> line)
